@@ -1,0 +1,110 @@
+"""Okapi BM25 over jieba tokens — the lexical half of hybrid retrieval.
+
+Pure numpy, state is plain lists (stored as JSON by the index, never pickled).
+
+>>> bm = BM25([tokenize("高新区 地区生产总值 1135.1亿元"), tokenize("昆山市 科技 规划")])
+>>> int(bm.scores(tokenize("高新区生产总值")).argmax())
+0
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+# Function words and punctuation carry no topical signal; dropping them keeps short
+# Chinese questions from matching every chunk on "的/是/多少".
+_STOP = set(
+    "的 了 是 在 和 与 及 等 为 对 将 把 被 也 都 就 而 并 或 其 之 中 上 下 个 有 这 那 年 "
+    "多少 什么 哪些 哪个 如何 怎么 怎样 是否 吗 呢 吧 啊 请问 请 一下 我 你 他 她 它 们 "
+    "情况 介绍 一下 以及 方面 主要".split()
+)
+_PUNCT = re.compile(r"^[\s\W_]+$", re.UNICODE)
+_DOMAIN_WORDS = (
+    "高新区",
+    "昆山高新区",
+    "地区生产总值",
+    "固定资产投资",
+    "规上工业总产值",
+    "规模以上工业总产值",
+    "高新技术企业",
+    "新型研发机构",
+    "前三季度",
+    "十四五",
+    "十五五",
+    "十三五",
+    "营商环境",
+    "专精特新",
+    "阳澄湖",
+    "研发投入",
+    "外贸进出口",
+    "实际使用外资",
+    "一般公共预算收入",
+    "工业总产值",
+)
+_jieba = None
+
+
+def _get_jieba():
+    # jieba builds its prefix dictionary on first use (~0.5 s); defer that cost.
+    global _jieba
+    if _jieba is None:
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        for w in _DOMAIN_WORDS:
+            jieba.add_word(w, freq=200000)
+        _jieba = jieba
+    return _jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba tokens, lower-cased, stopwords and punctuation removed.
+
+    Numbers stay whole ("1135.1") so a figure in the question matches exactly.
+    """
+    jb = _get_jieba()
+    out = []
+    for tok in jb.cut_for_search(text.lower()):
+        tok = tok.strip()
+        if not tok or tok in _STOP or _PUNCT.match(tok):
+            continue
+        out.append(tok)
+    return out
+
+
+class BM25:
+    """Okapi BM25 (k1, b) over pre-tokenised documents."""
+
+    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.tf = [Counter(d) for d in docs]
+        self.len = np.array([len(d) for d in docs], dtype=np.float32)
+        self.avgdl = float(self.len.mean()) if len(docs) else 1.0
+        df: Counter[str] = Counter()
+        for c in self.tf:
+            df.update(c.keys())
+        n = len(docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        # Inverted postings make scoring O(matching docs) instead of O(corpus).
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        for i, c in enumerate(self.tf):
+            for t, f in c.items():
+                self.postings.setdefault(t, []).append((i, f))
+
+    def scores(self, query: Sequence[str]) -> np.ndarray:
+        out = np.zeros(len(self.tf), dtype=np.float32)
+        norm = self.k1 * (1 - self.b + self.b * self.len / max(self.avgdl, 1e-9))
+        for t in set(query):
+            idf = self.idf.get(t)
+            if idf is None:
+                continue
+            for i, f in self.postings[t]:
+                out[i] += idf * f * (self.k1 + 1) / (f + norm[i])
+        return out

@@ -1,0 +1,344 @@
+"""`gaoxin` command line. JSON output is a contract other tools rely on — keep keys stable.
+
+gaoxin models fetch                     fetch + verify + convert models (no-op when cached)
+gaoxin index build [--force]            (re)build the index from seeds/ (+ added docs)
+gaoxin index add FILE...                add documents incrementally
+gaoxin index status                     is the index fresh?
+gaoxin search "问题" -k 5 --json         hybrid search
+gaoxin search --batch Q.jsonl --json    one JSON line per {"id","question"}
+gaoxin ask "问题" [--json] [--fast] [--backend B] [--batch Q.jsonl]
+gaoxin check "说法" --json               fact-check a claim
+gaoxin eval FILE.jsonl [--retrieval]    dev-set metrics
+gaoxin serve [--host H] [--port P]      the Gradio chat
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.settings import Settings
+from rag.types import Hit
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one clear line, exit status 2."""
+
+
+def hit_json(h: Hit) -> dict[str, Any]:
+    c = h.chunk
+    return {
+        "doc": c.doc,
+        "title": c.title,
+        "section": c.section,
+        "text": c.text,
+        "start": c.start,
+        "end": c.end,
+        "score": round(h.score, 4),
+        "chunk_id": c.id,
+        "periods": list(c.periods),
+        "scope": c.scope,
+    }
+
+
+def read_batch(path: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Yield (line number, item or None, error or None); a malformed line never stops the batch."""
+    p = Path(path)
+    if not p.is_file():
+        raise CliError(f"batch file not found: {path}")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise CliError(f"batch file is not UTF-8: {path} ({e.reason})") from e
+    for no, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield no, None, f"line {no}: invalid JSON ({e.msg})"
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+            yield no, None, f"line {no}: expected an object with a string 'question'"
+            continue
+        yield no, obj, None
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    over: dict[str, Any] = {}
+    if getattr(args, "fast", False):
+        over["fast"] = True
+    if getattr(args, "backend", None):
+        over["llm_backend"] = args.backend
+    if getattr(args, "model", None):
+        over["llm_model"] = args.model
+    if getattr(args, "passages", None):
+        over["context_passages"] = args.passages
+    return Settings(**over)
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from rag.fetch import fetch_models
+
+    which = tuple(args.only.split(",")) if args.only else ("e5", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
+    paths = fetch_models(Settings(), which=which, log=_log)
+    for name, path in paths.items():
+        print(f"{name}\t{path}")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from rag import index
+
+    s = Settings()
+    if args.action == "build":
+        index.build(s, force=args.force, progress=not args.quiet, log=_log)
+    elif args.action == "status":
+        reasons = index.stale_reasons(s)
+        print("fresh" if not reasons else "stale: " + "; ".join(reasons))
+        return 0 if not reasons else 1
+    elif args.action == "add":
+        if not args.files:
+            raise CliError("index add needs at least one FILE")
+        added, errors = index.add_documents(s, [Path(f) for f in args.files], progress=not args.quiet, log=_log)
+        for name in added:
+            print(f"added\t{name}")
+        for name, err in errors:
+            print(f"rejected\t{name}\t{err}", file=sys.stderr)
+        return 0 if not errors else 1
+    return 0
+
+
+def _retriever(s: Settings):
+    from rag.index import IndexUnusable
+    from rag.retrieve import Retriever
+
+    r = Retriever(s)
+    try:
+        r.chunks  # noqa: B018 — load now so a broken index is reported before any work
+    except IndexUnusable as e:
+        raise CliError(str(e)) from e
+    return r
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    s = Settings()
+    r = _retriever(s)
+    if args.batch:
+        for _, item, err in read_batch(args.batch):
+            if err:
+                _emit({"id": None, "error": err})
+                continue
+            hits = r.search(item["question"], args.k)
+            _emit({"id": item.get("id"), "hits": [hit_json(h) for h in hits]})
+        return 0
+    q = _question(args.question, s)
+    hits = r.search(q, args.k)
+    if args.json:
+        _emit({"question": q, "hits": [hit_json(h) for h in hits]})
+    else:
+        for i, h in enumerate(hits, 1):
+            c = h.chunk
+            print(f"[{i}] {h.score:.3f}  {c.title} › {c.section}  ({c.doc}:{c.start}-{c.end})")
+            print("    " + c.text.replace("\n", " ")[:200])
+    return 0
+
+
+def _question(q: str | None, s: Settings) -> str:
+    if q is None or not q.strip():
+        raise CliError("问题为空 / empty question: pass a question in quotes")
+    return q
+
+
+def answer_json(a: Any) -> dict[str, Any]:
+    d = {
+        "question": a.question,
+        "answer": a.answer,
+        "refused": a.refused,
+        "citations": [
+            {k: v for k, v in dataclasses.asdict(c).items() if k != "chunk_id"} | {"chunk_id": c.chunk_id}
+            for c in a.citations
+        ],
+        "hits": [hit_json(h) for h in a.hits],
+        "unsupported_numbers": list(a.unsupported_numbers),
+        "timings": dataclasses.asdict(a.timings),
+    }
+    if a.notice:
+        d["notice"] = a.notice
+    return d
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.pipeline import Pipeline
+
+    s = _settings(args)
+    p = Pipeline(s)
+    if args.batch:
+        for _, item, err in read_batch(args.batch):
+            if err:
+                _emit({"id": None, "error": err})
+                continue
+            try:
+                a = p.ask(item["question"])
+                _emit({"id": item.get("id"), **answer_json(a)})
+            except ValueError as e:
+                _emit({"id": item.get("id"), "error": str(e)})
+        return 0
+    q = _question(args.question, s)
+    if args.json:
+        _emit(answer_json(p.ask(q)))
+        return 0
+    final = None
+    for event in p.stream(q):
+        if event.kind == "token":
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif event.kind == "final":
+            final = event.answer
+    if final is not None:
+        sys.stdout.write("\n\n")
+        if final.notice:
+            print(final.notice)
+        if final.unsupported_numbers:
+            print("⚠ 未获来源支持的数字已移除: " + "、".join(final.unsupported_numbers))
+        print("来源:" if final.citations else "相关段落:")
+        if final.citations:
+            for c in final.citations:
+                print(f"[{c.n}] {c.title} › {c.section} ({c.doc}:{c.start}-{c.end})\n    {c.text}")
+        else:
+            for i, h in enumerate(final.hits[:3], 1):
+                print(f"[{i}] {h.chunk.title} ({h.chunk.doc})\n    {h.chunk.text[:160]}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from rag.pipeline import Pipeline
+
+    s = _settings(args)
+    claim = _question(args.claim, s)
+    res = Pipeline(s).check(claim)
+    _emit(res) if args.json else print(json.dumps(res, ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rag.evaluate import retrieval_metrics
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"eval file not found: {args.file}")
+    items = [obj for _, obj, err in read_batch(args.file) if obj is not None]
+    s = _settings(args)
+    if args.retrieval:
+        r = _retriever(s)
+        m = retrieval_metrics(items, lambda q, k: r.search(q, k), k=10)
+        if args.json:
+            _emit(m)
+        else:
+            print(f"retrieval over {m['n']} answerable items")
+            for key in ("recall@1", "recall@3", "recall@5", "recall@10", "mrr"):
+                print(f"  {key:10s} {m[key]:.3f}")
+            if args.verbose:
+                for miss in m["misses"]:
+                    print(f"  rank {miss['rank']}: {miss['id']} {miss['question']}")
+        return 0
+    from rag.evaluate import answer_metrics, format_answer_report
+    from rag.pipeline import Pipeline
+
+    m = answer_metrics(items, Pipeline(s), progress=not args.json)
+    _emit(m) if args.json else print(format_answer_report(m))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    s = Settings(host=args.host, port=args.port, fast=args.fast)
+    serve(s)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="gaoxin", description="高新问答 — cited answers about 昆山高新区")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    m = sub.add_parser("models", help="fetch and verify models")
+    m.add_argument("action", choices=["fetch"])
+    m.add_argument("--only", help="comma list: e5,qwen2.5-coder-0.5b,qwen2.5-coder-1.5b")
+    m.set_defaults(fn=cmd_models)
+
+    i = sub.add_parser("index", help="build / add / status")
+    i.add_argument("action", choices=["build", "add", "status"])
+    i.add_argument("files", nargs="*")
+    i.add_argument("--force", action="store_true", help="rebuild even if fresh")
+    i.add_argument("--quiet", action="store_true", help="no progress bar")
+    i.set_defaults(fn=cmd_index)
+
+    se = sub.add_parser("search", help="hybrid search")
+    se.add_argument("question", nargs="?")
+    se.add_argument("-k", type=int, default=5)
+    se.add_argument("--json", action="store_true")
+    se.add_argument("--batch", help="JSONL file of {id, question}")
+    se.set_defaults(fn=cmd_search)
+
+    for name, fn in (("ask", cmd_ask), ("check", cmd_check)):
+        a = sub.add_parser(name, help="answer a question" if name == "ask" else "fact-check a claim")
+        a.add_argument("claim" if name == "check" else "question", nargs="?")
+        a.add_argument("--json", action="store_true")
+        a.add_argument("--fast", action="store_true", help="0.5B model")
+        a.add_argument("--backend", choices=["llamacpp", "transformers", "openai", "extractive"])
+        a.add_argument("--model", help="GGUF path, HF folder/id or served model name")
+        a.add_argument("--passages", type=int, help="passages in the prompt")
+        if name == "ask":
+            a.add_argument("--batch", help="JSONL file of {id, question}")
+        a.set_defaults(fn=fn)
+
+    e = sub.add_parser("eval", help="dev-set metrics")
+    e.add_argument("file")
+    e.add_argument("--retrieval", action="store_true", help="retrieval metrics only")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("-v", "--verbose", action="store_true")
+    e.add_argument("--fast", action="store_true")
+    e.add_argument("--backend", choices=["llamacpp", "transformers", "openai", "extractive"])
+    e.add_argument("--model")
+    e.add_argument("--passages", type=int)
+    e.set_defaults(fn=cmd_eval)
+
+    sv = sub.add_parser("serve", help="web chat on http://127.0.0.1:7860")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=7860)
+    sv.add_argument("--fast", action="store_true")
+    sv.set_defaults(fn=cmd_serve)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except CliError as e:
+        print(f"gaoxin: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

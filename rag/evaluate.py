@@ -1,0 +1,157 @@
+"""Measure retrieval and answers on a JSONL question set (schema of shared/eval/dev.jsonl).
+
+Retrieval: an item counts as found at k when *all* its `evidence` strings are covered
+by the concatenated top-k chunk texts (whitespace ignored); MRR uses the first rank
+at which that happens.
+
+>>> covered(["地区生产总值 1135.1亿元"], ["2024年,地区生产总值1135.1亿元,同比增长"])
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from rag.types import Hit
+
+_WS = re.compile(r"\s+")
+
+
+def squash(text: str) -> str:
+    return _WS.sub("", text)
+
+
+def covered(evidence: Sequence[str], texts: Sequence[str]) -> bool:
+    """Every evidence string occurs in one of `texts` (whitespace ignored)."""
+    joined = [squash(t) for t in texts]
+    return all(any(squash(e) in t for t in joined) for e in evidence)
+
+
+def first_covering_rank(evidence: Sequence[str], hits: Sequence[Hit]) -> int | None:
+    for r in range(1, len(hits) + 1):
+        if covered(evidence, [h.chunk.text for h in hits[:r]]):
+            return r
+    return None
+
+
+def retrieval_metrics(
+    items: Iterable[dict[str, Any]], search: Callable[[str, int], Sequence[Hit]], k: int = 10
+) -> dict[str, Any]:
+    """recall@1/3/5/10 and MRR over answerable items with evidence; misses listed for inspection."""
+    ranks: list[int | None] = []
+    misses = []
+    for it in items:
+        if not it.get("answerable", True) or not it.get("evidence"):
+            continue
+        hits = search(it["question"], k)
+        r = first_covering_rank(it["evidence"], hits)
+        ranks.append(r)
+        if r is None or r > 1:
+            misses.append({"id": it.get("id"), "rank": r, "question": it["question"]})
+    n = max(len(ranks), 1)
+    out: dict[str, Any] = {"n": len(ranks)}
+    for at in (1, 3, 5, 10):
+        out[f"recall@{at}"] = round(sum(1 for r in ranks if r is not None and r <= at) / n, 3)
+    out["mrr"] = round(sum(1 / r for r in ranks if r) / n, 3)
+    out["misses"] = misses
+    return out
+
+
+def _pct(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+def stated_figures_outside_citations(answer: Any) -> list[str]:
+    """Figures in the final answer text that no cited passage contains (independent of verify.py)."""
+    from rag.numbers import extract_figures
+
+    cited = {c.chunk_id for c in answer.citations}
+    texts = [squash(h.chunk.text) for h in answer.hits if h.chunk.id in cited]
+    out = []
+    for f in extract_figures(answer.answer):
+        digits = re.sub(r"[^\d.]", "", f.raw)
+        if digits and not any(digits in t for t in texts):
+            out.append(f.raw)
+    return out
+
+
+def answer_metrics(items: Sequence[dict[str, Any]], pipeline: Any, progress: bool = True) -> dict[str, Any]:
+    """Answer accuracy, refusal behaviour, citation precision, unsupported figures, latency — per category."""
+    rows = []
+    for i, it in enumerate(items, 1):
+        a = pipeline.ask(it["question"])
+        answerable = it.get("answerable", True)
+        text = squash(a.answer)
+        correct = answerable and not a.refused and all(squash(m) in text for m in it.get("must_include", []))
+        cited_ids = {c.chunk_id for c in a.citations}
+        cited_texts = [h.chunk.text for h in a.hits if h.chunk.id in cited_ids]
+        cite_ok = covered(it.get("evidence", []), cited_texts) if (answerable and cited_texts) else None
+        rows.append(
+            {
+                "id": it.get("id"),
+                "category": it.get("category", "?"),
+                "answerable": answerable,
+                "refused": a.refused,
+                "correct": correct,
+                "cite_ok": cite_ok,
+                "unsupported_removed": len(a.unsupported_numbers),
+                "unsupported_shown": stated_figures_outside_citations(a) if not a.refused else [],
+                "total_ms": a.timings.total_ms,
+                "first_token_ms": a.timings.first_token_ms,
+                "answer": a.answer,
+            }
+        )
+        if progress:
+            flag = "✓" if (correct or (not answerable and a.refused)) else "✗"
+            print(f"[{i}/{len(items)}] {flag} {it.get('id')} {a.timings.total_ms / 1000:.1f}s {a.answer[:60]!r}")
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    cites = [r["cite_ok"] for r in ans if r["cite_ok"] is not None]
+    cats: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        cats.setdefault(r["category"], []).append(r)
+    return {
+        "n": len(rows),
+        "answer_accuracy": round(sum(r["correct"] for r in ans) / max(len(ans), 1), 3),
+        "refusal_rate_unanswerable": round(sum(r["refused"] for r in una) / max(len(una), 1), 3),
+        "false_refusal_rate": round(sum(r["refused"] for r in ans) / max(len(ans), 1), 3),
+        "citation_precision": round(sum(cites) / max(len(cites), 1), 3),
+        "unsupported_removed": sum(r["unsupported_removed"] for r in rows),
+        "unsupported_shown": sum(len(r["unsupported_shown"]) for r in rows),
+        "latency_p50_s": round(_pct([r["total_ms"] for r in rows], 0.5) / 1000, 2),
+        "latency_p95_s": round(_pct([r["total_ms"] for r in rows], 0.95) / 1000, 2),
+        "first_token_p50_s": round(_pct([r["first_token_ms"] for r in rows], 0.5) / 1000, 2),
+        "per_category": {
+            c: round(
+                sum((r["correct"] if r["answerable"] else r["refused"]) for r in rs) / len(rs),
+                3,
+            )
+            for c, rs in sorted(cats.items())
+        },
+        "rows": rows,
+    }
+
+
+def format_answer_report(m: dict[str, Any]) -> str:
+    lines = [f"answers over {m['n']} items"]
+    for key in (
+        "answer_accuracy",
+        "refusal_rate_unanswerable",
+        "false_refusal_rate",
+        "citation_precision",
+        "unsupported_removed",
+        "unsupported_shown",
+        "latency_p50_s",
+        "latency_p95_s",
+        "first_token_p50_s",
+    ):
+        lines.append(f"  {key:28s} {m[key]}")
+    lines.append("  per category:")
+    for c, v in m["per_category"].items():
+        lines.append(f"    {c:22s} {v:.3f}")
+    return "\n".join(lines)

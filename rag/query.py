@@ -1,0 +1,82 @@
+"""Question normalisation before retrieval: the same text the documents would use.
+
+Traditional → simplified, full-width → half-width letters/digits, and a few common
+typos of the zone's name, so "昆山高薪區ＧＤＰ" searches like "昆山高新区GDP".
+
+>>> normalize("昆山高薪區２０２４年ＧＤＰ是多少？")
+'昆山高新区2024年GDP是多少？'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Misspellings seen in user questions (homophones typed by pinyin IMEs). Keep this
+# list to genuine input errors — never question-specific rewrites.
+TYPOS = {
+    "高薪区": "高新区",
+    "高心区": "高新区",
+    "高兴区": "高新区",
+    "昆三": "昆山",
+    "坤山": "昆山",
+}
+
+# Everyday abbreviations → the documents' wording. Appended (not substituted) so both
+# forms can match: the plan document itself writes "规上工业" and "GDP".
+SYNONYMS = {
+    "固投": "固定资产投资",
+    "规上": "规模以上",
+    "GDP": "地区生产总值",
+    "gdp": "地区生产总值",
+    "高企": "高新技术企业",
+}
+
+_cc = None
+
+
+def _t2s(text: str) -> str:
+    global _cc
+    if _cc is None:
+        from opencc import OpenCC
+
+        _cc = OpenCC("t2s")
+    return _cc.convert(text)
+
+
+def _half_width(text: str) -> str:
+    # Only letters, digits and a few symbols: Chinese punctuation is kept as the documents use it.
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xFF10 <= code <= 0xFF19 or 0xFF21 <= code <= 0xFF3A or 0xFF41 <= code <= 0xFF5A or ch in "．％＋－／":
+            out.append(unicodedata.normalize("NFKC", ch))
+        elif ch == "\u3000":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+
+
+def normalize(question: str) -> str:
+    """Normalise a question for retrieval (pure; safe on any input)."""
+    q = _CTRL.sub("", question)
+    q = _half_width(_t2s(q))
+    for wrong, right in TYPOS.items():
+        q = q.replace(wrong, right)
+    # "24年" → "2024年": 2-digit years are how people type, 4-digit how documents write.
+    q = re.sub(r"(?<![\d.])([12]\d)年", lambda m: f"20{m.group(1)}年", q)
+    return re.sub(r"\s+", " ", q).strip()
+
+
+def expand(question: str) -> str:
+    """`question` plus the documents' wording for abbreviations it uses (for lexical search).
+
+    >>> expand("高新区固投多少")
+    '高新区固投多少 固定资产投资'
+    """
+    extra = [full for short, full in SYNONYMS.items() if short in question and full not in question]
+    return " ".join([question, *dict.fromkeys(extra)])

@@ -1,0 +1,142 @@
+"""Hybrid retrieval: dense e5 + jieba BM25, fused, with soft period/scope cues.
+
+    question → normalize → dense top-N ∪ BM25 top-N → fused score
+             → × period/scope cues → top-k (+ neighbour text when a hit is cut mid-thought)
+
+Cues are soft: a chunk about another year is demoted, never removed, so a question
+that names no year still finds everything.
+
+>>> # Retriever(settings).search("2024年高新区GDP", k=3)  → [Hit, Hit, Hit]
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from rag import index as index_mod
+from rag.bm25 import BM25, tokenize
+from rag.query import expand, normalize
+from rag.settings import Settings
+from rag.types import Chunk, Hit
+
+CANDIDATES = 60  # per retriever, before fusion
+PERIOD_MATCH = 0.15  # bonus when the chunk reports the period the question asks about
+PERIOD_MISMATCH = 0.15  # malus when the chunk reports only other years
+SCOPE_MISMATCH = 0.10  # malus for a city chunk on a zone question and vice versa
+
+
+def question_cues(question: str) -> tuple[tuple[str, ...], str]:
+    """Periods and scope the question asks about (empty/unknown when it does not say)."""
+    from rag.period import detect_periods, detect_scope
+
+    return tuple(detect_periods(question)), detect_scope(question)
+
+
+def cue_factor(chunk: Chunk, periods: Sequence[str], scope: str) -> float:
+    """Additive score adjustment for period and scope agreement (0 when the question names neither)."""
+    adj = 0.0
+    if periods:
+        years = {p[:4] for p in periods if p[:4].isdigit()}
+        named = {p for p in periods if not p[:4].isdigit()}
+        c_years = {p[:4] for p in chunk.periods if p[:4].isdigit()}
+        c_named = {p for p in chunk.periods if not p[:4].isdigit()}
+        if (years & c_years) or (named & c_named) or any(p in chunk.periods for p in periods):
+            adj += PERIOD_MATCH
+        elif c_years and years and not (years & c_years):
+            adj -= PERIOD_MISMATCH
+    if scope in ("zone", "city") and chunk.scope in ("zone", "city") and scope != chunk.scope:
+        adj -= SCOPE_MISMATCH
+    return adj
+
+
+class Retriever:
+    """Loads the index and the embedder once, lazily; `search` is thread-safe."""
+
+    def __init__(self, settings: Settings, embedder: Any = None, data: index_mod.IndexData | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._data = data
+        self._bm25: BM25 | None = None
+        self._lock = threading.Lock()
+
+    # -- lazy state -----------------------------------------------------------
+    def _ensure(self) -> tuple[index_mod.IndexData, BM25, Any]:
+        with self._lock:
+            if self._data is None:
+                self._data = index_mod.load(self.settings)
+            if self._bm25 is None:
+                self._bm25 = BM25(self._data.tokens)
+            if self._embedder is None:
+                from rag.embed import SentenceTransformerEmbedder
+
+                self._embedder = SentenceTransformerEmbedder(self.settings)
+            return self._data, self._bm25, self._embedder
+
+    @property
+    def chunks(self) -> tuple[Chunk, ...]:
+        return self._ensure()[0].chunks
+
+    def warm(self) -> None:
+        """Load index and model now (servers call this at start-up)."""
+        _, _, emb = self._ensure()
+        emb.embed(["预热"], query=True)
+
+    # -- search -----------------------------------------------------------------
+    def search(self, question: str, k: int | None = None) -> list[Hit]:
+        k = k or self.settings.top_k
+        data, bm25, embedder = self._ensure()
+        n = len(data.chunks)
+        if n == 0 or not question.strip():
+            return []
+        q = normalize(question)
+        qv = np.asarray(embedder.embed([q], query=True), dtype=np.float32)
+        m = min(CANDIDATES, n)
+        d_scores, d_idx = data.faiss_index.search(qv, m)
+        dense = np.full(n, np.nan, dtype=np.float32)
+        dense[d_idx[0][d_idx[0] >= 0]] = d_scores[0][d_idx[0] >= 0]
+        sparse = bm25.scores(tokenize(expand(q)))
+        s_top = np.argsort(-sparse)[:m]
+        cand = set(int(i) for i in d_idx[0] if i >= 0) | set(int(i) for i in s_top if sparse[i] > 0)
+        if not cand:
+            return []
+        cand_idx = np.array(sorted(cand))
+        # Dense scores outside the FAISS top-N are computed exactly: cheap, and fusion needs both parts.
+        missing = cand_idx[np.isnan(dense[cand_idx])]
+        if len(missing):
+            dense[missing] = data.vectors[missing] @ qv[0]
+        fused = self._fuse(dense[cand_idx], sparse[cand_idx])
+        periods, scope = question_cues(q)
+        adj = np.array([cue_factor(data.chunks[i], periods, scope) for i in cand_idx], dtype=np.float32)
+        final = fused + adj
+        order = np.argsort(-final)[:k]
+        return [
+            Hit(
+                chunk=data.chunks[cand_idx[j]],
+                score=float(final[j]),
+                dense=float(dense[cand_idx[j]]),
+                sparse=float(sparse[cand_idx[j]]),
+            )
+            for j in order
+        ]
+
+    def _fuse(self, dense: np.ndarray, sparse: np.ndarray) -> np.ndarray:
+        # Min-max per candidate set keeps both signals on [0, 1]; BM25 is divided by its max so a
+        # question with one strong lexical match keeps that margin.
+        w = self.settings.dense_weight
+        d = (dense - dense.min()) / max(float(dense.max() - dense.min()), 1e-6)
+        s = sparse / max(float(sparse.max()), 1e-6)
+        return w * d + (1 - w) * s
+
+    def neighbours(self, hit: Hit) -> tuple[Chunk | None, Chunk | None]:
+        """The chunks just before and after `hit` in its document (for context expansion)."""
+        chunks = self.chunks
+        same = [c for c in chunks if c.doc == hit.chunk.doc and c.kind == hit.chunk.kind]
+        for i, c in enumerate(same):
+            if c.id == hit.chunk.id:
+                return (same[i - 1] if i else None, same[i + 1] if i + 1 < len(same) else None)
+        return None, None
+

