@@ -125,3 +125,76 @@ class StreamEvent:
     text: str = ""
     hits: tuple[Hit, ...] = ()
     answer: Answer | None = None
+
+
+FigureKind = Literal["number", "percent", "year", "rank", "ratio", "comparison"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure found in text by `rag.numbers.extract_figures`.
+
+    `value` is normalised so that equal amounts compare equal whatever their wording:
+    "1135.1亿元" and "11351000万元" both give value 113_510_000_000.0 and unit "元".
+    `start`/`end` index the text the figure was extracted from (end exclusive).
+    """
+
+    raw: str
+    value: float
+    unit: str  # canonical unit without magnitude: "元", "%", "百分点", "个", "名" (rank), "年" …; "" when bare
+    start: int
+    end: int
+    kind: FigureKind = "number"
+    op: str = ""  # qualifier as written: ">", "<", "≥", "≤", "近", "超", "约" …
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of an answer with the `[n]` numbers attached to it (1-based passage numbers)."""
+
+    text: str  # the sentence as written, markers included
+    start: int  # offsets into the answer text
+    end: int
+    cites: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class FigureCheck:
+    """Whether one figure of a claim is backed by a cited passage (and why not, when it is not)."""
+
+    raw: str
+    supported: bool
+    passage: int = 0  # 1-based passage number that supports it (0 when none)
+    reason: str = ""  # "", "not_found", "metric", "period", "scope", "uncited", "derived", "off_period"
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    claim: Claim
+    supported: bool
+    figures: tuple[FigureCheck, ...] = ()
+    reason: str = ""  # why the claim was dropped ("" when kept)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What `rag.verify.verify` returns: the repaired answer and the evidence for every decision."""
+
+    text: str  # repaired answer (unsupported sentences dropped, invented ids removed)
+    unsupported_numbers: tuple[str, ...] = ()
+    claims: tuple[ClaimCheck, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    invented_ids: tuple[str, ...] = ()  # marker contents removed because no such passage was given
+    refused: bool = False
+    fallback: bool = False  # True when `text` is an extractive quote, not the model's wording
+
+
+@dataclass(frozen=True)
+class PremiseCheck:
+    """A figure the question asserts ("GDP达1235亿元，对吗？") held against the passages."""
+
+    claimed: str  # the figure as the question wrote it
+    agrees: bool
+    source: str = ""  # the passage's figure for the same metric (when it disagrees, the correction)
+    passage: int = 0  # 1-based passage number of `source`
+    sentence: str = ""  # the passage sentence stating it

@@ -1,0 +1,265 @@
+"""Citation markers: parse `[n]` in model output, drop invented ids, resolve to exact source spans.
+
+The model sees passages numbered 1..N. It may write `[1]`, `[1,2]`, `[1][2]`, `【1】`,
+`［1］` or `[资料1]`; everything is normalised to `[1][2]`. A number that names no
+passage (0, N+1, "1a") is removed from the text and reported, never silently kept.
+
+>>> clean_markers("GDP 1135.1亿元[1，3]。增长6.3%【7】", n_passages=3)
+('GDP 1135.1亿元[1][3]。增长6.3%', ('7',))
+>>> [(c.text, c.cites) for c in split_claims("GDP 1135.1亿元。[1] 排名第31位[2]。")]
+[('GDP 1135.1亿元。[1]', (1,)), ('排名第31位[2]。', (2,))]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.numbers import extract_figures, same_figure
+from rag.types import Chunk, Citation, Claim, Hit
+
+_MARKER = re.compile(r"[\[【［]\s*([^\[\]【】［］\n]{1,16}?)\s*[\]】］]")
+_LABEL = re.compile(r"^(?:资料|段落|来源|文档|参考|passage|source|ref)\s*", re.IGNORECASE)
+_SPLIT_IDS = re.compile(r"\s*[,，、;；]\s*|\s+")
+_TERMINATORS = "。！？!?\n"
+_CLAUSE_TERMINATORS = "。！？!?；;\n"
+
+
+def _marker_ids(content: str) -> list[str] | None:
+    """The id tokens of a bracket's content, or None when the bracket is not a citation (e.g. "[注]")."""
+    if not re.search(r"\d", content):
+        return None
+    body = _LABEL.sub("", content.strip())
+    parts = [p for p in _SPLIT_IDS.split(body) if p]
+    out: list[str] = []
+    for p in parts:
+        m = re.fullmatch(r"(\d+)\s*[-–~]\s*(\d+)", p)
+        if m and int(m.group(1)) <= int(m.group(2)) <= int(m.group(1)) + 10:
+            out.extend(str(i) for i in range(int(m.group(1)), int(m.group(2)) + 1))
+        else:
+            out.append(_LABEL.sub("", p))
+    return out
+
+
+def clean_markers(text: str, n_passages: int) -> tuple[str, tuple[str, ...]]:
+    """Rewrite every citation marker as `[a][b]` with only ids 1..n_passages; report the rest.
+
+    >>> clean_markers("见[0]和[2a]与[资料2]", n_passages=2)
+    ('见和与[2]', ('0', '2a'))
+    """
+    invented: list[str] = []
+
+    def repl(m: re.Match[str]) -> str:
+        ids = _marker_ids(m.group(1))
+        if ids is None:
+            return m.group(0)
+        keep: list[int] = []
+        for tok in ids:
+            if tok.isdigit() and 1 <= int(tok) <= n_passages:
+                if int(tok) not in keep:
+                    keep.append(int(tok))
+            else:
+                invented.append(tok)
+        return "".join(f"[{i}]" for i in keep)
+
+    out = _MARKER.sub(repl, text)
+    # "[1][1]" after normalisation (the model repeating itself) says nothing more than "[1]".
+    out = re.sub(r"(\[\d+\])(?:\1)+", r"\1", out)
+    return out, tuple(invented)
+
+
+def marker_numbers(text: str) -> tuple[int, ...]:
+    """Citation numbers in `text`, in order of first appearance (no range check)."""
+    seen: list[int] = []
+    for m in _MARKER.finditer(text):
+        for tok in _marker_ids(m.group(1)) or ():
+            if tok.isdigit() and int(tok) not in seen:
+                seen.append(int(tok))
+    return tuple(seen)
+
+
+def strip_markers(text: str) -> str:
+    """`text` without citation markers (other brackets are kept).
+
+    >>> strip_markers("GDP 1135.1亿元[1]。[注]")
+    'GDP 1135.1亿元。[注]'
+    """
+    return _MARKER.sub(lambda m: "" if _marker_ids(m.group(1)) is not None else m.group(0), text)
+
+
+def split_claims(answer: str) -> list[Claim]:
+    """Sentences of `answer` with their citation numbers.
+
+    Markers written right after the full stop ("…6.3%。[1]") belong to that sentence,
+    as small models often put them there.
+    """
+    claims: list[Claim] = []
+    i, start, n = 0, 0, len(answer)
+    while i < n:
+        ch = answer[i]
+        if ch in _TERMINATORS:
+            j = i + 1
+            while j < n and answer[j] in _TERMINATORS and answer[j] != "\n":
+                j += 1
+            # Swallow markers (and the spaces between them) that trail the terminator.
+            while True:
+                m = re.compile(r"[ \t]*").match(answer, j)
+                k = m.end() if m else j
+                mk = _MARKER.match(answer, k)
+                if mk and _marker_ids(mk.group(1)) is not None:
+                    j = mk.end()
+                else:
+                    break
+            _add_claim(claims, answer, start, j)
+            start, i = j, j
+        else:
+            i += 1
+    _add_claim(claims, answer, start, n)
+    return claims
+
+
+def _add_claim(claims: list[Claim], answer: str, start: int, end: int) -> None:
+    seg = answer[start:end]
+    stripped = seg.strip()
+    if not stripped or not strip_markers(stripped).strip(" \t\n。！？!?，,；;：:"):
+        return
+    lead = len(seg) - len(seg.lstrip())
+    s = start + lead
+    e = s + len(stripped)
+    claims.append(Claim(text=answer[s:e], start=s, end=e, cites=marker_numbers(stripped)))
+
+
+# --------------------------------------------------------------------------- spans
+
+
+def sentence_spans(text: str, terminators: str = _CLAUSE_TERMINATORS) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, terminator included, surrounding blanks excluded.
+
+    >>> t = "甲。乙；丙"
+    >>> [t[s:e] for s, e in sentence_spans(t)]
+    ['甲。', '乙；', '丙']
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for i, ch in enumerate(text):
+        if ch in terminators:
+            spans.append((start, i + 1))
+            start = i + 1
+    spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        seg = text[s:e]
+        if seg.strip(" \t\n\r\u3000。！？!?；;"):
+            s2 = s + len(seg) - len(seg.lstrip())
+            out.append((s2, s2 + len(seg.strip())))
+    return out
+
+
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of the CJK runs plus whole Latin words and numbers (the overlap currency).
+
+    >>> sorted(bigrams("GDP增长"))
+    ['gdp', '增长']
+    """
+    out: set[str] = set()
+    for run in re.findall(r"[\u4e00-\u9fff]+|[A-Za-z]+|\d+(?:\.\d+)?", text):
+        if run[0] >= "\u4e00":
+            if len(run) == 1:
+                out.add(run)
+            out.update(run[i : i + 2] for i in range(len(run) - 1))
+        else:
+            out.add(run.lower())
+    return out
+
+
+def overlap(query: set[str], text_grams: set[str]) -> float:
+    """Share of `query` found in `text_grams` (0 when `query` is empty)."""
+    return len(query & text_grams) / len(query) if query else 0.0
+
+
+def source_offset(chunk: Chunk, i: int) -> int:
+    """Source offset of `chunk.text[i]`.
+
+    Approximation: chunk text is cleaned, so it can be shorter than its source span
+    (joined PDF line wraps, dropped page markers). We assume the removed characters are
+    spread evenly and interpolate linearly between `chunk.start` and `chunk.end`; when
+    the lengths agree (plain text) this is exact, `chunk.start + i`.
+    """
+    n = len(chunk.text)
+    if n == 0:
+        return chunk.start
+    width = chunk.end - chunk.start
+    if width == n:
+        return chunk.start + i
+    return chunk.start + min(width, max(0, round(i * width / n)))
+
+
+def best_span(claim: str, chunk: Chunk) -> tuple[int, int]:
+    """The chunk sentence(s) that support `claim`: (start, end) inside `chunk.text`.
+
+    The sentence with most bigram overlap wins; following sentences are added (up to 3 in all)
+    while figures of the claim are still missing from the span.
+    """
+    spans = sentence_spans(chunk.text) or [(0, len(chunk.text))]
+    plain = strip_markers(claim)
+    grams = bigrams(plain)
+    figs = [f for f in extract_figures(plain) if f.kind != "year"]
+
+    def score(span: tuple[int, int]) -> float:
+        seg = chunk.text[span[0] : span[1]]
+        seg_figs = extract_figures(seg)
+        hit = sum(1 for f in figs if any(same_figure(f, g) for g in seg_figs))
+        return 2.0 * hit + overlap(grams, bigrams(seg))
+
+    best = max(range(len(spans)), key=lambda k: score(spans[k]))
+    lo = hi = best
+
+    def missing(lo: int, hi: int) -> int:
+        seg_figs = extract_figures(chunk.text[spans[lo][0] : spans[hi][1]])
+        return sum(1 for f in figs if not any(same_figure(f, g) for g in seg_figs))
+
+    while hi - lo < 2 and missing(lo, hi):
+        grew = False
+        for cand in ((lo, hi + 1), (lo - 1, hi)):
+            if 0 <= cand[0] and cand[1] < len(spans) and missing(*cand) < missing(lo, hi):
+                lo, hi = cand
+                grew = True
+                break
+        if not grew:
+            break
+    return spans[lo][0], spans[hi][1]
+
+
+def make_citation(n: int, claim: str, hit: Hit) -> Citation:
+    """Citation `[n]` of `claim` to passage `hit`, with the exact supporting sentence(s)."""
+    c = hit.chunk
+    s, e = best_span(claim, c)
+    return Citation(
+        n=n,
+        chunk_id=c.id,
+        doc=c.doc,
+        title=c.title,
+        section=c.section,
+        text=c.text[s:e],
+        start=source_offset(c, s),
+        end=source_offset(c, e),
+    )
+
+
+def resolve_citations(answer: str, passages: Sequence[Hit]) -> list[Citation]:
+    """One `Citation` per distinct (n, span) cited in `answer`; ids outside 1..len(passages) are ignored.
+
+    Use `clean_markers` first to report invented ids.
+    """
+    out: list[Citation] = []
+    seen: set[tuple[int, int, int]] = set()
+    for claim in split_claims(answer):
+        for n in claim.cites:
+            if not 1 <= n <= len(passages):
+                continue
+            cit = make_citation(n, claim.text, passages[n - 1])
+            key = (n, cit.start, cit.end)
+            if key not in seen:
+                seen.add(key)
+                out.append(cit)
+    return out

@@ -1,0 +1,165 @@
+"""`ask()`: the whole data flow in one readable function.
+
+    question → validate → rewrite (history) → retrieve → [premise check] → prompt → generate
+             → cite → verify → Answer
+
+The LLM only phrases. Code decides what is supported: `verify` drops any sentence whose
+figures are not in the passage it cites (for the same metric, period and scope), and falls
+back to a verbatim quote — or the refusal phrase — when nothing supported is left.
+
+>>> # from rag import ask
+>>> # ask("2024年昆山高新区地区生产总值是多少？").answer
+>>> # '2024年昆山高新区实现地区生产总值1135.1亿元，同比增长6.3%[1]。'
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from string import Template
+from typing import Any
+
+from rag.prompt import REFUSAL, build_messages, load_prompts
+from rag.retrieve import Retriever
+from rag.rewrite import rewrite
+from rag.settings import Settings
+from rag.types import Answer, Hit, Message, StreamEvent, Timings
+from rag.verify import check_premise, verify
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked (empty, not text); the message is user-facing Chinese."""
+
+
+def validate(question: Any, max_chars: int) -> tuple[str, str]:
+    """(question to use, notice for the user). Empty → QuestionError; too long → truncated with a notice."""
+    if not isinstance(question, str):
+        raise QuestionError("问题必须是文本。")
+    q = "".join(ch for ch in question if ch in "\n\t" or ch.isprintable()).strip()
+    if not q:
+        raise QuestionError("问题为空，请输入一个问题。")
+    if len(q) > max_chars:
+        return q[:max_chars], f"问题过长（{len(q)}字），已截取前{max_chars}字作答。"
+    return q, ""
+
+
+class Pipeline:
+    """Holds the retriever and generator (both lazy) and answers questions.
+
+    One generation runs at a time per process (llama.cpp contexts are not thread-safe);
+    retrieval runs concurrently.
+    """
+
+    def __init__(self, settings: Settings | None = None, retriever: Retriever | None = None, generator: Any = None):
+        self.settings = settings or Settings()
+        self.retriever = retriever or Retriever(self.settings)
+        self._generator = generator
+        self._gen_lock = threading.Lock()
+
+    @property
+    def generator(self) -> Any:
+        if self._generator is None:
+            from rag.generate import make_generator
+
+            self._generator = make_generator(self.settings)
+        return self._generator
+
+    # ------------------------------------------------------------------ answer
+    def stream(self, question: str, history: Sequence[Message] = ()) -> Iterator[StreamEvent]:
+        """Yield "hits" (before generation), then "token"s, then one "final" with the verified Answer."""
+        t0 = time.perf_counter()
+        q, notice = validate(question, self.settings.max_question_chars)
+        standalone = rewrite(q, history)
+        hits = tuple(self.retriever.search(standalone, max(self.settings.top_k, self.settings.context_passages)))
+        t_ret = time.perf_counter()
+        yield StreamEvent(kind="hits", hits=hits)
+        passages = hits[: self.settings.context_passages]
+
+        def done(text: str, refused: bool, ver: Any = None, first: float | None = None) -> StreamEvent:
+            t_end = time.perf_counter()
+            answer = Answer(
+                question=q,
+                answer=text,
+                refused=refused,
+                citations=tuple(ver.citations) if ver is not None else (),
+                hits=hits,
+                unsupported_numbers=tuple(ver.unsupported_numbers) if ver is not None else (),
+                timings=Timings(
+                    retrieve_ms=round((t_ret - t0) * 1000, 1),
+                    first_token_ms=round(((first or t_end) - t0) * 1000, 1),
+                    total_ms=round((t_end - t0) * 1000, 1),
+                ),
+                notice=notice,
+            )
+            return StreamEvent(kind="final", text=text, answer=answer)
+
+        if not passages:
+            yield done(REFUSAL, True)
+            return
+
+        # A question that asserts a figure ("…是28.36%吗？") is answered by code from the source's own figure.
+        premise = check_premise(standalone, passages)
+        if premise is not None:
+            tpl = load_prompts("premise")["premise_agrees" if premise.agrees else "premise_wrong"]
+            text = Template(tpl).safe_substitute(
+                claimed=premise.claimed,
+                source=premise.source,
+                sentence=premise.sentence.rstrip("。"),
+                n=premise.passage,
+            )
+            ver = verify(text, passages, standalone)
+            if not ver.refused and not ver.fallback:
+                yield StreamEvent(kind="token", text=ver.text)
+                yield done(ver.text, False, ver, first=time.perf_counter())
+                return
+
+        messages = build_messages(standalone, passages, history)
+        pieces: list[str] = []
+        first: float | None = None
+        with self._gen_lock:
+            for piece in self.generator.stream(messages):
+                if first is None:
+                    first = time.perf_counter()
+                pieces.append(piece)
+                yield StreamEvent(kind="token", text=piece)
+        ver = verify("".join(pieces), passages, standalone)
+        yield done(ver.text, ver.refused, ver, first)
+
+    def ask(self, question: str, history: Sequence[Message] = ()) -> Answer:
+        """The verified Answer (blocking)."""
+        for event in self.stream(question, history):
+            if event.kind == "final" and event.answer is not None:
+                return event.answer
+        raise RuntimeError("pipeline ended without an answer")  # unreachable: stream always ends with "final"
+
+    def check(self, claim: str) -> dict[str, Any]:
+        from rag.check import check_claim
+
+        q, _ = validate(claim, self.settings.max_question_chars)
+        return check_claim(q, self.retriever)
+
+
+_default: Pipeline | None = None
+_default_lock = threading.Lock()
+
+
+def _pipeline() -> Pipeline:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Pipeline()
+        return _default
+
+
+def ask(question: str, history: Sequence[Message] = ()) -> Answer:
+    """Answer `question` with the default settings (models load on first call)."""
+    return _pipeline().ask(question, history)
+
+
+def ask_stream(question: str, history: Sequence[Message] = ()) -> Iterator[StreamEvent]:
+    """Streaming variant of `ask`."""
+    return _pipeline().stream(question, history)
+
+
+__all__ = ["Pipeline", "QuestionError", "ask", "ask_stream", "validate", "Hit"]

@@ -1,0 +1,60 @@
+"""Follow-up questions → standalone questions, by rule (no LLM call, so no latency).
+
+>>> h = [Message("user", "2024年昆山高新区的地区生产总值是多少？"), Message("assistant", "1135.1亿元[1]。")]
+>>> rewrite("那2021年呢？", h)
+'2021年昆山高新区的地区生产总值是多少？'
+>>> rewrite("它的增速呢？", h)
+'2024年昆山高新区的地区生产总值的增速是多少？'
+>>> rewrite("中科可控董事长是谁？", h)
+'中科可控董事长是谁？'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.types import Message
+
+_YEAR = re.compile(r"(?:19|20)\d{2}年(?:度)?|[23]\d年(?=[^\d]|$)")
+_PERIOD = re.compile(r"^(?:(?:19|20)\d{2}年(?:度|前三季度|上半年|全年)?|[23]\d年|“?十[一二三四五]五”?(?:期间|时期)?)$")
+_ZONE_NAMES = ("昆山高新区", "高新区")
+_CITY_NAMES = ("昆山市", "昆山全市", "全市", "昆山")
+_LEAD = re.compile(r"^(?:那么?|那|还有|另外|再问一下|请问)[，,\s]*")
+_TRAIL = re.compile(r"[呢吗么呀啊]?[？?。！!\s]*$")
+_PRONOUN = re.compile(r"^(?:它们?的?|其|该|这个?|那个?)")
+_ASK_TAIL = re.compile(r"(?:是多少|有多少|为多少|多少|是什么|是哪些?|是谁|有哪些|怎么样|如何)?[呢吗么]?[？?。！!\s]*$")
+
+
+def _is_follow_up(question: str) -> bool:
+    q = question.strip()
+    if len(q) > 16:
+        return False
+    return bool(_LEAD.match(q) or _PRONOUN.match(_LEAD.sub("", q)) or re.search(r"呢[？?]?\s*$", q))
+
+
+def rewrite(question: str, history: Sequence[Message]) -> str:
+    """A standalone version of `question` given earlier turns (unchanged when it already stands alone)."""
+    prev = next((m.content.strip() for m in reversed(history) if m.role == "user" and m.content.strip()), "")
+    if not prev or not _is_follow_up(question):
+        return question
+    body = _TRAIL.sub("", _LEAD.sub("", question.strip()))
+    if not body:
+        return question
+    if _PERIOD.match(body):  # "那2021年呢？" → the previous question about 2021
+        if _YEAR.search(prev):
+            return _YEAR.sub(body, prev, count=1)
+        core = re.search(r"十[一二三四五]五", body)
+        if core and re.search(r"十[一二三四五]五", prev):
+            return re.sub(r"十[一二三四五]五", core.group(0), prev, count=1)
+        return body + prev
+    if body in _ZONE_NAMES or body in _CITY_NAMES:  # "那昆山市呢？" → same question for the other scope
+        for name in (*_ZONE_NAMES, *_CITY_NAMES):
+            if name in prev:
+                return prev.replace(name, body, 1)
+        return body + prev
+    if not _PRONOUN.match(body):
+        return question  # a new subject ("那乐美包装呢？"): guessing what is asked would mislead retrieval
+    attr = _PRONOUN.sub("", body)  # "它的增速" → "增速": an attribute of the previous subject
+    subject = _ASK_TAIL.sub("", prev)
+    return f"{subject}的{attr}是多少？" if attr else prev

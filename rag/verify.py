@@ -1,0 +1,555 @@
+"""Figure checking: every figure the bot states must be in a passage it cites, for the same
+metric, period and scope. Code decides this, not the model.
+
+For each figure of each answer sentence we look for the same figure (unit-aware, see
+`rag.numbers.same_figure`) in the cited passages, and accept an occurrence only when
+
+* **metric** — the words just before the figure in the claim (its metric, e.g. 固定资产投资)
+  share at least half their character bigrams with the occurrence's own clause (and the
+  clause before it when that one only says 同比增长): a project's 计划总投资12亿元 is not
+  the zone's 固定资产投资12亿元;
+* **period** — the years / plan periods (十四五) the claim names (or else the question
+  names) meet those governing the passage sentence (its own, else the nearest before it,
+  else the chunk's periods);
+* **scope** — 高新区 (zone) vs 昆山市/全市 (city), named in the claim (or the question),
+  meets the passage sentence's scope (else the chunk's).
+
+Sentences with an unsupported figure, or with no valid citation, are dropped. When
+nothing is left, an extractive quote of the best passage sentence stands in, and
+failing that the refusal sentence.
+
+>>> from rag.types import Chunk, Hit
+>>> c = Chunk(id="c", doc="d.txt", title="T", section="", start=0, end=40, scope="zone", periods=("2024",),
+...           text="2024年,昆山高新区固定资产投资175.1亿元,同比增长5.6%。")
+>>> v = verify("2024年高新区固定资产投资175.1亿元[1]。同比增长7.6%[1]。", [Hit(chunk=c, score=1.0)], "2024年固投多少")
+>>> v.text, v.unsupported_numbers
+('2024年高新区固定资产投资175.1亿元[1]。', ('7.6%',))
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.cite import (
+    bigrams,
+    clean_markers,
+    overlap,
+    resolve_citations,
+    sentence_spans,
+    split_claims,
+    strip_markers,
+)
+from rag.numbers import extract_figures, same_figure
+from rag.prompt import REFUSAL
+from rag.types import Chunk, Claim, ClaimCheck, Figure, FigureCheck, Hit, PremiseCheck, Verification
+
+METRIC_MIN_OVERLAP = 0.5  # share of the claim's metric bigrams the passage clause must contain
+GROUNDING_MIN_OVERLAP = 0.4  # figure-free sentences: share of their bigrams found in the cited passage
+EXTRACTIVE_MIN_SCORE = 0.35  # fallback quote: share of the question's key bigrams in the sentence
+METRIC_WINDOW = 6  # CJK characters of metric read next to a figure
+
+# Synonyms the model (or the user) uses for the documents' wording; appended, so both match.
+SYNONYMS = {
+    "GDP": "地区生产总值",
+    "gdp": "地区生产总值",
+    "固投": "固定资产投资",
+    "规上": "规模以上",
+    "营收": "营业收入",
+    "高企": "高新技术企业",
+    "研发投入": "研发经费",
+}
+
+_ZONE = re.compile(r"昆山高新区|(?<!国家)(?<!省级)(?<!全国)(?<!各)高新区|全区|本区")
+_CITY = re.compile(r"昆山市|昆山全市|全昆山|全市|本市")
+_PLAN = re.compile(r"十[一二三四五]五")
+_CLAUSE = "，,；;。！？!?：:\n"
+_SENTENCE = "。！？!?\n"
+# Words that carry no metric: verbs of stating, particles, qualifiers. Removed before bigrams.
+_FILLER_WORDS = (
+    "实现了 实现 完成了 完成 达到了 达到 分别为 分别是 分别 约为 约 共有 共计 共 累计 总计 其中 已经 已 将 "
+    "为 是 有 达 到 至 了 的 在 中 位居 位列 居于 居 排名 排在 排 超过 突破 近 "
+    "逾 全年 当年 年度 年底 年末 末 截至 截止 以来 期间 同期 左右 以上 大约 大概 多少 几 吗 呢 "
+    "吧 对吗 是否 请问 目前 现在 其 该 这 和 与 及"
+).split()
+# Words that say "how it changed", not "what": a clause made only of these borrows the metric before it.
+_GROWTH_WORDS = (
+    "同比 环比 年均 较上年 比上年 较 比 增长 增幅 增速 下降 降低 提升 提高 增加 减少 上升 占比 比重 占"
+).split()
+
+
+def _alternation(words: Sequence[str]) -> re.Pattern[str]:
+    # Longest first: regex alternation takes the first alternative that matches, so "比重" must precede "比".
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+_FILLERS = _alternation(_FILLER_WORDS)
+_GROWTH = _alternation(_GROWTH_WORDS)
+_YES_NO = re.compile(r"(吗|吧|么|对不对|是不是|是否|没有?|是这样|对吧)[？?。！!\s]*$")
+
+
+# --------------------------------------------------------------------------- context helpers
+
+
+def _expand(text: str) -> str:
+    for short, full in SYNONYMS.items():
+        if short in text and full not in text:
+            text = text.replace(short, full)
+    return text
+
+
+def _core(text: str) -> str:
+    """Metric words only: no scope names, figures, fillers or punctuation (each removal leaves a gap)."""
+    text = _expand(text)
+    text = _ZONE.sub(" ", text)
+    text = _CITY.sub(" ", text)
+    text = _PLAN.sub(" ", text)
+    text = re.sub(r"[\d.,%／/]+|[^\u4e00-\u9fffA-Za-z]", " ", text)
+    for f in extract_figures(text):
+        text = text[: f.start] + " " * (f.end - f.start) + text[f.end :]
+    return _FILLERS.sub(" ", text)
+
+
+def _is_weak(core: str) -> bool:
+    return not _GROWTH.sub(" ", core).strip()
+
+
+def _clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    lo = max((text.rfind(ch, 0, start) for ch in _CLAUSE), default=-1) + 1
+    hi_candidates = [i for i in (text.find(ch, end) for ch in _CLAUSE) if i != -1]
+    return lo, min(hi_candidates) if hi_candidates else len(text)
+
+
+def _tail(core: str, n: int = METRIC_WINDOW) -> str:
+    """The last `n` CJK characters of `core` (gaps kept, so no bigram spans a removed word)."""
+    count, i = 0, len(core)
+    while i > 0 and count < n:
+        i -= 1
+        if "\u4e00" <= core[i] <= "\u9fff":
+            count += 1
+    return core[i:]
+
+
+def _head(core: str, n: int = METRIC_WINDOW) -> str:
+    count, i = 0, 0
+    while i < len(core) and count < n:
+        if "\u4e00" <= core[i] <= "\u9fff":
+            count += 1
+        i += 1
+    return core[:i]
+
+
+def claim_metric(text: str, fig: Figure) -> set[str]:
+    """Bigrams of the metric a figure is stated for, read from the words next to it.
+
+    >>> sorted(claim_metric("2024年高新区GDP同比增长6.3%", extract_figures("2024年高新区GDP同比增长6.3%")[1]))
+    ['产总', '区生', '地区', '总值', '生产']
+    """
+    lo, hi = _clause_bounds(text, fig.start, fig.end)
+    prefix = _GROWTH.sub(" ", _core(text[lo : fig.start]))
+    if prefix.strip():
+        return bigrams(_tail(prefix))
+    suffix = _GROWTH.sub(" ", _core(text[fig.end : hi]))
+    if suffix.strip():
+        return bigrams(_head(suffix))
+    if lo > 0:  # "…1135.1亿元，同比增长6.3%": the metric is the previous clause's
+        plo, _ = _clause_bounds(text, lo - 1, lo - 1)
+        prev = _GROWTH.sub(" ", _core(text[plo : lo - 1]))
+        return bigrams(_tail(prev))
+    return set()
+
+
+def passage_context(text: str, fig: Figure) -> set[str]:
+    """Bigrams of the clause around a passage figure (plus the clause before when this one is only 同比增长…)."""
+    lo, hi = _clause_bounds(text, fig.start, fig.end)
+    prefix = _core(text[lo : fig.start])
+    ctx = prefix + " " + _core(text[fig.end : hi])
+    if _is_weak(prefix) and lo > 0:
+        plo, _ = _clause_bounds(text, lo - 1, lo - 1)
+        ctx = _core(text[plo : lo - 1]) + " " + ctx
+    return bigrams(ctx)
+
+
+def _labels(text: str) -> list[tuple[int, str]]:
+    out = [(f.start, str(int(f.value))) for f in extract_figures(text) if f.kind == "year"]
+    out += [(m.start(), m.group(0)) for m in _PLAN.finditer(text)]
+    return sorted(out)
+
+
+def periods_in(text: str) -> set[str]:
+    """Years and plan periods named in `text`.
+
+    >>> sorted(periods_in("“十四五”期间，2024年及2025年前三季度"))
+    ['2024', '2025', '十四五']
+    """
+    return {label for _, label in _labels(text)}
+
+
+def _chunk_periods(chunk: Chunk) -> set[str]:
+    out = set()
+    for p in chunk.periods:
+        m = re.match(r"(?:19|20)\d{2}", p)
+        out.add(m.group(0) if m else p)
+    return out
+
+
+def governing_periods(chunk: Chunk, pos: int) -> set[str]:
+    """Periods that govern the passage text at `pos`: its sentence's, else the nearest earlier one, else the chunk's."""
+    text = chunk.text
+    s_lo = max((text.rfind(ch, 0, pos) for ch in _SENTENCE), default=-1) + 1
+    s_hi = min([i for i in (text.find(ch, pos) for ch in _SENTENCE) if i != -1] or [len(text)])
+    labels = _labels(text)
+    own = {lab for p, lab in labels if s_lo <= p < s_hi}
+    if own:
+        return own
+    before = [lab for p, lab in labels if p < s_lo]
+    if before:
+        return {before[-1]}
+    return _chunk_periods(chunk)
+
+
+def scopes_in(text: str) -> set[str]:
+    """'zone' and/or 'city' as named in `text`.
+
+    >>> sorted(scopes_in("昆山高新区电子信息产业占全市比重")), sorted(scopes_in("国家高新区综合评价"))
+    (['city', 'zone'], [])
+    """
+    out = set()
+    if _ZONE.search(text):
+        out.add("zone")
+    if _CITY.search(text):
+        out.add("city")
+    return out
+
+
+def passage_scopes(chunk: Chunk, pos: int) -> set[str]:
+    text = chunk.text
+    s_lo = max((text.rfind(ch, 0, pos) for ch in _SENTENCE), default=-1) + 1
+    s_hi = min([i for i in (text.find(ch, pos) for ch in _SENTENCE) if i != -1] or [len(text)])
+    own = scopes_in(text[s_lo:s_hi])
+    if own:
+        return own
+    if chunk.scope in ("zone", "city"):
+        return {chunk.scope}
+    last = None
+    for rx, name in ((_ZONE, "zone"), (_CITY, "city")):
+        for m in rx.finditer(text, 0, s_lo):
+            if last is None or m.start() > last[0]:
+                last = (m.start(), name)
+    return {last[1]} if last else set()
+
+
+def is_yes_no(question: str) -> bool:
+    """True for questions that ask to confirm a statement (…吗？ / …对吧？ / 核实…)."""
+    return bool(_YES_NO.search(question.strip())) or "核实" in question or "确认" in question
+
+
+_REFUSAL_LIKE = re.compile(r"无法回答|不能回答|无法确定|没有(?:提及|提到|相关|涉及)|未(?:提及|提到|涉及)")
+
+
+def is_refusal(text: str) -> bool:
+    """The refusal sentence, or a model's paraphrase of it (根据资料无法回答…), figures aside."""
+    plain = strip_markers(text)
+    # A cited sentence that says "未提及X" may still carry a supported figure: judge it as a claim.
+    return REFUSAL.rstrip("。") in plain or (plain == text and bool(_REFUSAL_LIKE.search(plain)))
+
+
+# --------------------------------------------------------------------------- figure checks
+
+
+def _check_in_passage(
+    fig: Figure, claim_text: str, claim_periods: set[str], claim_scopes: set[str], chunk: Chunk
+) -> str:
+    """'' when `chunk` supports `fig` as stated in `claim_text`, else the reason it does not."""
+    occurrences = [g for g in extract_figures(chunk.text) if same_figure(fig, g)]
+    if fig.kind == "year":
+        return "" if occurrences or str(int(fig.value)) in _chunk_periods(chunk) else "not_found"
+    if not occurrences:
+        return "not_found"
+    metric = claim_metric(claim_text, fig)
+    reason = "metric"
+    for g in occurrences:
+        if metric and overlap(metric, passage_context(chunk.text, g)) < METRIC_MIN_OVERLAP:
+            continue
+        periods = governing_periods(chunk, g.start)
+        if claim_periods and periods and not (claim_periods & periods):
+            reason = "period"
+            continue
+        scopes = passage_scopes(chunk, g.start)
+        if claim_scopes and scopes and not (claim_scopes & scopes):
+            reason = "scope"
+            continue
+        return ""
+    return reason
+
+
+def _derived(fig: Figure, figs: Sequence[Figure], ok: Sequence[bool]) -> bool:
+    """A sum or difference of two supported figures of the same sentence (e.g. 1135.1−965=170.1亿元)."""
+    backed = [f for f, good in zip(figs, ok, strict=True) if good and f is not fig]
+    for i, a in enumerate(backed):
+        for b in backed[i + 1 :]:
+            if fig.kind == "number" and fig.unit == "年" and a.kind == b.kind == "year":
+                candidates = [abs(a.value - b.value)]
+            elif same_kind_unit(a, fig) and same_kind_unit(b, fig):
+                candidates = [a.value + b.value, abs(a.value - b.value)]
+            else:
+                continue
+            if any(abs(c - fig.value) <= 1e-6 * max(1.0, abs(c)) for c in candidates):
+                return True
+    return False
+
+
+def same_kind_unit(a: Figure, b: Figure) -> bool:
+    return a.kind == b.kind and a.unit == b.unit and a.kind in ("number", "percent")
+
+
+def _check_claim(
+    claim: Claim, passages: Sequence[Hit], q_periods: set[str], q_scopes: set[str], yes_no: bool
+) -> tuple[ClaimCheck, tuple[int, ...]]:
+    """Check one sentence; returns the check and the citation numbers it should carry."""
+    plain = strip_markers(claim.text)
+    figs = extract_figures(plain)
+    c_periods = periods_in(plain) or q_periods
+    c_scopes = scopes_in(plain) or q_scopes
+    cites = tuple(n for n in claim.cites if 1 <= n <= len(passages))
+    checks: list[FigureCheck] = []
+    ok: list[bool] = []
+    extra: list[int] = []
+    for f in figs:
+        result = FigureCheck(raw=f.raw, supported=False, reason="uncited" if not cites else "not_found")
+        reasons = []
+        for n in cites:
+            r = _check_in_passage(f, plain, c_periods, c_scopes, passages[n - 1].chunk)
+            if not r:
+                result = FigureCheck(raw=f.raw, supported=True, passage=n)
+                break
+            reasons.append(r)
+        else:
+            # Small models often cite the wrong number: a figure fully backed by another given
+            # passage is kept, and that passage's number is added to the sentence.
+            for n in range(1, len(passages) + 1):
+                if n not in cites and not _check_in_passage(f, plain, c_periods, c_scopes, passages[n - 1].chunk):
+                    result = FigureCheck(raw=f.raw, supported=True, passage=n, reason="recited")
+                    extra.append(n)
+                    break
+            else:
+                if reasons:
+                    order = ("period", "scope", "metric", "not_found")
+                    result = FigureCheck(raw=f.raw, supported=False, reason=min(reasons, key=order.index))
+        checks.append(result)
+        ok.append(result.supported)
+    for i, f in enumerate(figs):
+        if not ok[i] and checks[i].reason in ("not_found", "uncited") and _derived(f, figs, ok):
+            checks[i] = FigureCheck(raw=f.raw, supported=True, reason="derived")
+    all_cites = cites + tuple(n for n in dict.fromkeys(extra) if n not in cites)
+    # Keep only the citations that back something: a passage cited for a figure it does not hold is noise.
+    backing = [c.passage for f, c in zip(figs, checks, strict=True) if c.passage and f.kind != "year"]
+    if backing:
+        all_cites = tuple(n for n in all_cites if n in backing)
+
+    reason = ""
+    if not all_cites:
+        # No figure to anchor it and no citation: give it the passage it plainly restates, if any.
+        best = max(range(1, len(passages) + 1), default=0,
+                   key=lambda n: overlap(bigrams(plain), bigrams(passages[n - 1].chunk.text)))
+        if not figs and best and overlap(bigrams(plain), bigrams(passages[best - 1].chunk.text)) >= 0.8:
+            all_cites = (best,)
+        else:
+            reason = "uncited"
+    if not reason and not all(c.supported for c in checks):
+        reason = "unsupported_figure"
+    if not reason and not figs:
+        grams = bigrams(plain)
+        if max(overlap(grams, bigrams(passages[n - 1].chunk.text)) for n in all_cites) < GROUNDING_MIN_OVERLAP:
+            reason = "not_grounded"
+    years = {str(int(f.value)) for f in figs if f.kind == "year"}
+    q_years = {p for p in q_periods if p.isdigit()}
+    if not reason and years and q_years and not (years & q_years) and not yes_no:
+        reason = "off_period"
+    return ClaimCheck(claim=claim, supported=not reason, figures=tuple(checks), reason=reason), all_cites
+
+
+def _with_cites(text: str, cites: Sequence[int]) -> str:
+    """Sentence text with exactly `cites` as markers, placed before its closing punctuation."""
+    body = strip_markers(text).rstrip()
+    end = len(body)
+    while end > 0 and body[end - 1] in "。！？!?；;":
+        end -= 1
+    return body[:end] + "".join(f"[{n}]" for n in cites) + body[end:]
+
+
+def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verification:
+    """Check and repair a generated answer against the passages it was given (numbered 1..N).
+
+    See the module docstring for the rules; `Verification.claims` records every decision.
+    """
+    text, invented = clean_markers(answer_text, len(passages))
+    q_periods = periods_in(question)
+    q_scopes = scopes_in(question)
+    yes_no = is_yes_no(question)
+    claims = split_claims(text)
+    checks: list[ClaimCheck] = []
+    kept: list[str] = []
+    unsupported: list[str] = []
+    said_refusal = False
+    for claim in claims:
+        if is_refusal(claim.text):
+            said_refusal = True
+            checks.append(ClaimCheck(claim=claim, supported=False, reason="refusal"))
+            continue
+        check, cites = _check_claim(claim, passages, q_periods, q_scopes, yes_no)
+        checks.append(check)
+        unsupported += [f.raw for f in check.figures if not f.supported]
+        if check.reason == "off_period":
+            unsupported += [f.raw for f in extract_figures(strip_markers(claim.text)) if f.kind == "year"]
+        if check.supported:
+            kept.append(_with_cites(claim.text, cites))
+    unsupported = list(dict.fromkeys(unsupported))
+
+    if kept:
+        out = "".join(kept)
+        return Verification(
+            text=out,
+            unsupported_numbers=tuple(unsupported),
+            claims=tuple(checks),
+            citations=tuple(resolve_citations(out, passages)),
+            invented_ids=invented,
+        )
+    if said_refusal and not unsupported:
+        return Verification(text=REFUSAL, claims=tuple(checks), invented_ids=invented, refused=True)
+    quote = extractive_answer(question, passages)
+    if quote:
+        return Verification(
+            text=quote,
+            unsupported_numbers=tuple(unsupported),
+            claims=tuple(checks),
+            citations=tuple(resolve_citations(quote, passages)),
+            invented_ids=invented,
+            fallback=True,
+        )
+    return Verification(
+        text=REFUSAL, unsupported_numbers=tuple(unsupported), claims=tuple(checks), invented_ids=invented, refused=True
+    )
+
+
+# --------------------------------------------------------------------------- extractive
+
+
+def question_key(question: str) -> set[str]:
+    """Bigrams of what the question is about (no scope names, years or question words)."""
+    return bigrams(_core(question))
+
+
+def extractive_answer(question: str, passages: Sequence[Hit], max_sentences: int = 1) -> str:
+    """The passage sentence(s) that best match the question, quoted verbatim with `[n]`; '' when none fits.
+
+    Sentences about another year than the question's, or another scope, are never quoted.
+    """
+    key = question_key(question)
+    q_periods = periods_in(question)
+    q_scopes = scopes_in(question)
+    wants_figure = bool(re.search(r"多少|几|多大|多高|比重|比例|排名|第几|增长|增速", question))
+    scored: list[tuple[float, int, str]] = []
+    for n, hit in enumerate(passages, start=1):
+        chunk = hit.chunk
+        for s, e in sentence_spans(chunk.text, _SENTENCE):
+            sent = chunk.text[s:e]
+            if q_periods and not (q_periods & (periods_in(sent) or governing_periods(chunk, s))):
+                continue
+            scopes = passage_scopes(chunk, s)
+            if q_scopes and scopes and not (q_scopes & scopes):
+                continue
+            score = overlap(key, bigrams(sent))
+            if wants_figure and any(f.kind != "year" for f in extract_figures(sent)):
+                score += 0.1
+            if score >= EXTRACTIVE_MIN_SCORE:
+                scored.append((score, n, sent))
+    scored.sort(key=lambda t: -t[0])
+    out = []
+    for _, n, sent in scored[:max_sentences]:
+        out.append(_with_cites(sent if sent[-1] in "。！？!?" else sent + "。", [n]))
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- premises
+
+
+def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None:
+    """Hold a figure asserted by the question against the passages.
+
+    Returns None when the question is not a yes/no question, or asserts no figure the passages
+    speak to; otherwise whether
+    they agree and, when not, the passage's own figure for that metric.
+    """
+    q = question.strip()
+    if not is_yes_no(q):
+        return None  # "965亿元和1135.1亿元分别是哪一年的？" names figures but asserts nothing
+    figs = extract_figures(q)
+    q_periods = periods_in(q)
+    q_scopes = scopes_in(q)
+    # Non-year figures first: "2024年GDP达1235亿元吗" asserts the GDP, the year only frames it.
+    ordered = [f for f in figs if f.kind != "year"] + [f for f in figs if f.kind == "year"]
+    for fig in ordered:
+        metric = claim_metric(q, fig) if fig.kind != "year" else _year_context(q, fig)
+        if not metric:
+            continue
+        periods = q_periods - ({str(int(fig.value))} if fig.kind == "year" else set())
+        best: tuple[float, bool, int, Figure, Chunk] | None = None
+        for n, hit in enumerate(passages, start=1):
+            chunk = hit.chunk
+            for g in extract_figures(chunk.text):
+                if not _comparable(fig, g):
+                    continue
+                ctx = _year_context(chunk.text, g) if fig.kind == "year" else passage_context(chunk.text, g)
+                score = overlap(metric, ctx)
+                if score < METRIC_MIN_OVERLAP:
+                    continue
+                if fig.kind != "year":
+                    gp = governing_periods(chunk, g.start)
+                    if periods and gp and not (periods & gp):
+                        continue
+                    gs = passage_scopes(chunk, g.start)
+                    if q_scopes and gs and not (q_scopes & gs):
+                        continue
+                agrees = same_figure(fig, g)
+                cand = (score + (0.01 if agrees else 0.0), agrees, n, g, chunk)
+                if best is None or cand[0] > best[0]:
+                    best = cand
+        if best is not None:
+            _, agrees, n, g, chunk = best
+            return PremiseCheck(
+                claimed=fig.raw,
+                agrees=agrees,
+                source=g.raw,
+                passage=n,
+                sentence=_sentence_at(chunk.text, g.start),
+            )
+    return None
+
+
+def _comparable(a: Figure, b: Figure) -> bool:
+    classes = {"number": "n", "comparison": "n", "percent": "p", "year": "y", "rank": "r", "ratio": "q"}
+    if classes[a.kind] != classes[b.kind]:
+        return False
+    return a.unit == b.unit or not a.unit or not b.unit
+
+
+def _year_context(text: str, fig: Figure) -> set[str]:
+    """Bigrams of the clause around a year (what happened that year): 中科可控…落户."""
+    lo, hi = _clause_bounds(text, fig.start, fig.end)
+    return bigrams(_core(text[lo : fig.start]) + " " + _core(text[fig.end : hi]))
+
+
+def _sentence_at(text: str, pos: int) -> str:
+    for s, e in sentence_spans(text, _SENTENCE):
+        if s <= pos < e:
+            return text[s:e]
+    return ""
+
+
+__all__ = [
+    "REFUSAL",
+    "check_premise",
+    "extractive_answer",
+    "verify",
+]

@@ -1,0 +1,216 @@
+"""End-to-end: the real `gaoxin serve` in a subprocess, driven by headless Debian Chromium (Playwright).
+
+The server runs with the extractive backend (real index, real embedder, no LLM) so answers are
+fast and deterministic. Set GAOXIN_SCREENSHOT=1 to refresh docs/screenshot.png for the README.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.settings import ROOT, Settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+# About the seeds, deliberately not a dev-set question.
+QUESTION = "2026年昆山高新区将聚焦哪几个维度攻坚发力？"
+STARTUP_S = 180
+ANSWER_S = 180
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def index_ready() -> bool:
+    return (Settings().index_dir / "CURRENT").is_file()
+
+
+@contextlib.contextmanager
+def live_server(data_dir: Path, **env_extra: str) -> Iterator[str]:
+    """Run `python -m rag.cli serve` on a free loopback port; yield its URL; always terminate it."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=str(ROOT),
+        GAOXIN_LLM_BACKEND="extractive",
+        GAOXIN_DATA_DIR=str(data_dir),
+        GRADIO_ANALYTICS_ENABLED="False",
+        NO_PROXY="127.0.0.1,localhost",
+    )
+    env.pop("GAOXIN_USER", None)
+    env.pop("GAOXIN_PASSWORD", None)
+    env.update(env_extra)
+    log_path = data_dir / "server.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            deadline = time.time() + STARTUP_S
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.time() > deadline:
+                    raise RuntimeError(f"server not up after {STARTUP_S}s:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.5)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not index_ready():
+        pytest.skip("no index: run `gaoxin index build` first (make test does)")
+    data_dir = tmp_path_factory.mktemp("ui-data")
+    with live_server(data_dir) as url:
+        yield url, data_dir
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium missing: apt-get install chromium (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    pg = ctx.new_page()
+    pg.goto(server[0])
+    pg.locator("#question textarea").wait_for(timeout=60_000)
+    yield pg
+    ctx.close()
+
+
+def _ask(page, question: str) -> None:
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def _wait_answer_done(page, n_bot: int) -> None:
+    """Wait until the n-th assistant message exists and is no longer loading/streaming."""
+    page.wait_for_function(
+        """n => {
+            const bots = document.querySelectorAll('#chat .message-row.bot-row, #chat [data-testid="bot"]');
+            if (bots.length < n) return false;
+            const t = bots[bots.length - 1].innerText;
+            return t.length > 0 && !t.includes('⏳') && !t.includes('▌');
+        }""",
+        arg=n_bot,
+        timeout=ANSWER_S * 1000,
+    )
+
+
+def test_question_streams_cited_answer_with_sources(page, server, tmp_path):
+    t0 = time.time()
+    _ask(page, QUESTION)
+    # Sources are filled (from the hits) at the latest when the answer is done.
+    _wait_answer_done(page, 1)
+    elapsed = time.time() - t0
+    link = page.locator("#chat a.cite-link").first
+    link.wait_for(state="visible", timeout=10_000)
+    href = link.get_attribute("href")
+    assert href and href.startswith("#src-")
+    passage = page.locator(f"#sources {href}")
+    assert passage.is_visible()
+    text = passage.inner_text()
+    assert "维度" in text or "产创城人文" in text, text  # the passage that answers the question
+    assert page.locator("#sources article.src.cited mark.cited").count() >= 1
+    link.click()  # scrolls to the passage, stays on the page
+    page.wait_for_timeout(800)
+    assert len(page.context.pages) == 1
+    assert passage.is_visible()
+    # draft export is filled with footnotes
+    page.get_by_text("导出答复草稿").click()
+    draft = page.locator("#draft textarea")
+    draft.wait_for(state="visible")
+    assert "[^" in draft.input_value()
+
+    shot = tmp_path / "chat.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("GAOXIN_SCREENSHOT") == "1":
+        (ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copy(shot, ROOT / "docs" / "screenshot.png")
+    print(f"answer in {elapsed:.1f}s")
+
+    # feedback lands in data_dir/feedback.jsonl
+    page.locator("#fb-good").click()
+    page.get_by_text("已记录").wait_for(timeout=10_000)
+    recs = [json.loads(x) for x in (server[1] / "feedback.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert recs[-1]["rating"] == "useful" and recs[-1]["question"] == QUESTION and recs[-1]["citations"]
+
+
+def test_script_in_question_is_text_and_empty_question_is_friendly(page):
+    _ask(page, "   ")
+    page.get_by_text("请先输入一个问题").wait_for(timeout=20_000)
+    evil = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">高新区有哪些产业？'
+    _ask(page, evil)
+    _wait_answer_done(page, 2)
+    assert page.evaluate("window.__xss === undefined")
+    assert "<script>window.__xss=1</script>" in page.locator("#chat").inner_text()
+
+
+def test_documents_tab_lists_seeds_and_rejects_bad_upload(page, server, tmp_path):
+    data_dir = server[1]
+    page.get_by_role("tab", name="文档").click()
+    seeds = sorted(p.name for p in (ROOT / "seeds").glob("*.txt"))
+    page.wait_for_function(
+        "names => names.every(n => document.querySelector('#docs-table').innerText.includes(n))",
+        arg=seeds,
+        timeout=30_000,
+    )
+    empty = tmp_path / "空白.txt"
+    empty.write_bytes(b"")
+    exe = tmp_path / "tool.exe"
+    exe.write_bytes(b"MZ\x90\x00")
+    page.locator("#upload input[type=file]").set_input_files([str(empty), str(exe)])
+    page.wait_for_timeout(1500)
+    page.locator("#add-docs").click()
+    status = page.locator("#upload-status")
+    status.get_by_text("空文件").wait_for(timeout=30_000)
+    assert "不是支持的格式" in status.inner_text()
+    assert not (data_dir / "docs").exists() or not any((data_dir / "docs").iterdir())  # nothing was indexed

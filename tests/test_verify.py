@@ -1,0 +1,180 @@
+"""The figure checker: supported figures pass; changed digits, units, years, metrics and scopes do not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.prompt import REFUSAL
+from rag.settings import ROOT
+from rag.types import Chunk, Hit
+from rag.verify import check_premise, extractive_answer, verify
+
+
+def seed_hit(prefix: str, needle: str, length: int, scope="zone", periods=()) -> Hit:
+    path = next((ROOT / "seeds").glob(prefix + "_*.txt"))
+    text = Path(path).read_text(encoding="utf-8")
+    i = text.index(needle)
+    t = text[i : i + length]
+    if prefix == "004":  # the plan is PDF text: join its hard line wraps as the cleaner does
+        t = t.replace("\n", "")
+    chunk = Chunk(id=f"{prefix}:{i}", doc=path.name, title="T", section="", text=t, start=i, end=i + length,
+                  periods=periods, scope=scope)
+    return Hit(chunk=chunk, score=1.0)
+
+
+@pytest.fixture(scope="module")
+def gdp() -> Hit:  # "数据显示,2024年,昆山高新区实现地区生产总值1135.1亿元,同比增长6.3%;规模以上工业总产值1688.3亿元…"
+    return seed_hit("001", "数据显示,2024年", 200, periods=("2024",))
+
+
+@pytest.fixture(scope="module")
+def inv() -> Hit:  # "2024年,昆山高新区固定资产投资175.1亿元,…新签约投资亿元以上项目32个,总投资额185.3亿元…"
+    return seed_hit("001", "2024年,昆山高新区固定资产投资", 160, periods=("2024",))
+
+
+@pytest.fixture(scope="module")
+def project() -> Hit:  # "2025年前三季度，签约项目27个，计划总投资额156.1亿元…"
+    return seed_hit("003", "2025年前三季度，签约项目27个", 80, periods=("2025",))
+
+
+@pytest.fixture(scope="module")
+def city() -> Hit:  # the city plan: "昆山全社会研发投入占GDP比重…提高到3.7%"
+    return seed_hit("004", "“十三五”期间，昆山全社会研发投入", 400, scope="city", periods=("十三五",))
+
+
+Q_GDP = "2024年昆山高新区的地区生产总值是多少？"
+
+
+def test_supported_figures_pass_untouched(gdp):
+    answer = "2024年，昆山高新区实现地区生产总值1135.1亿元，同比增长6.3%[1]。"
+    v = verify(answer, [gdp], Q_GDP)
+    assert v.text == answer
+    assert v.unsupported_numbers == ()
+    assert not v.fallback and not v.refused
+    assert v.citations and "1135.1亿元" in v.citations[0].text
+
+
+def test_abbreviation_and_growth_clause_bind_to_the_right_metric(gdp):
+    v = verify("2024年昆山高新区GDP为1135.1亿元，同比增长6.3%[1]。", [gdp], Q_GDP)
+    assert v.unsupported_numbers == ()
+
+
+@pytest.mark.parametrize(
+    ("answer", "bad"),
+    [
+        ("2024年，昆山高新区实现地区生产总值1136.1亿元[1]。", "1136.1亿元"),  # changed digit
+        ("2024年，昆山高新区实现地区生产总值1135.1万元[1]。", "1135.1万元"),  # wrong unit
+        ("2024年，昆山高新区规模以上工业总产值1135.1亿元[1]。", "1135.1亿元"),  # other metric, same passage
+        ("2024年，昆山高新区地区生产总值同比增长4.4%[1]。", "4.4%"),  # another metric's growth
+    ],
+)
+def test_unsupported_figure_drops_the_sentence(gdp, answer, bad):
+    v = verify(answer + "高新区位居第31名[1]。", [gdp], Q_GDP)
+    assert bad in v.unsupported_numbers
+    assert v.text == "高新区位居第31名[1]。"  # repair keeps only the supported sentence
+
+
+def test_wrong_year_is_unsupported(gdp):
+    q = "2023年昆山高新区地区生产总值是多少？"
+    for answer in ("2023年，昆山高新区实现地区生产总值1135.1亿元[1]。", "昆山高新区实现地区生产总值1135.1亿元[1]。"):
+        v = verify(answer, [gdp], q)
+        assert "1135.1亿元" in v.unsupported_numbers
+        assert v.refused and v.text == REFUSAL  # no 2023 sentence to quote either
+
+
+def test_answer_year_other_than_the_question_year_is_flagged(gdp):
+    v = verify("2024年，昆山高新区实现地区生产总值1135.1亿元[1]。", [gdp], "2023年昆山高新区地区生产总值是多少？")
+    assert "2024年" in v.unsupported_numbers
+    assert v.refused
+
+
+def test_project_investment_is_not_the_zones_fixed_asset_investment(inv, project):
+    v = verify("2025年前三季度高新区固定资产投资156.1亿元[2]。", [inv, project], "高新区固投多少？")
+    assert "156.1亿元" in v.unsupported_numbers
+    assert v.claims[0].figures[-1].reason == "metric"
+    v = verify("2024年高新区固定资产投资185.3亿元[1]。", [inv], "高新区固投多少？")
+    assert "185.3亿元" in v.unsupported_numbers
+
+
+def test_city_figure_offered_for_the_zone_is_unsupported(city):
+    v = verify("高新区全社会研发投入占GDP比重提高到3.7%[1]。", [city], "高新区研发投入占GDP比重是多少？")
+    assert v.unsupported_numbers == ("3.7%",)
+    assert v.claims[0].figures[0].reason == "scope"
+    ok = verify("“十三五”期间，昆山全社会研发投入占GDP比重提高到3.7%[1]。", [city], "昆山研发投入占比多少？")
+    assert ok.unsupported_numbers == () and not ok.fallback
+
+
+def test_invented_ids_removed_and_wrong_citation_repaired(gdp, inv):
+    v = verify("2024年，昆山高新区实现地区生产总值1135.1亿元[2][7]。", [gdp, inv], Q_GDP)
+    assert v.invented_ids == ("7",)
+    assert v.text == "2024年，昆山高新区实现地区生产总值1135.1亿元[1]。"  # [1] is what backs the figure
+    assert v.claims[0].figures[1].reason == "recited"
+
+
+def test_uncited_figure_free_sentence_is_dropped(gdp):
+    v = verify("高新区发展很好。2024年，昆山高新区实现地区生产总值1135.1亿元[1]。", [gdp], Q_GDP)
+    assert v.text == "2024年，昆山高新区实现地区生产总值1135.1亿元[1]。"
+    assert v.claims[0].reason == "uncited"
+
+
+def test_fallback_quotes_the_best_passage_sentence(gdp, inv):
+    v = verify("2024年高新区固定资产投资1751亿元[2]。", [gdp, inv], "2024年高新区固投完成了多少？")
+    assert v.fallback
+    assert "175.1亿元" in v.text and v.text.endswith("[2]。")
+    assert v.citations[0].n == 2
+
+
+def test_refusal_is_kept(gdp):
+    v = verify(REFUSAL, [gdp], Q_GDP)
+    assert v.refused and v.text == REFUSAL
+
+
+def test_derived_difference_of_two_supported_figures(gdp, inv):
+    answer = "2024年高新区固定资产投资175.1亿元，其中工业投资55.6亿元，非工业投资119.5亿元[2]。"
+    v = verify(answer, [gdp, inv], "2024年高新区固投多少？")
+    assert v.unsupported_numbers == ()
+    assert v.claims[0].figures[-1].reason == "derived"
+
+
+def test_premise_contradicted_returns_source_figure(gdp):
+    p = check_premise("2024年昆山高新区GDP达1235亿元，对吗？", [gdp])
+    assert p is not None and not p.agrees
+    assert p.source == "1135.1亿元" and p.passage == 1
+    ok = check_premise("2024年昆山高新区GDP是1135.1亿元吧？", [gdp])
+    assert ok is not None and ok.agrees
+
+
+def test_premise_about_a_year():
+    hit = seed_hit("000", "中科可控于2018年落户", 100)
+    p = check_premise("中科可控是2020年落户昆山高新区的吧？", [hit])
+    assert p is not None and (p.agrees, p.source) == (False, "2018年")
+
+
+def test_no_premise_when_question_states_no_figure(gdp):
+    assert check_premise("昆山高新区GDP是多少？", [gdp]) is None
+
+
+def test_extractive_answer_respects_the_question_year(gdp, inv):
+    assert "175.1亿元" in extractive_answer("2024年高新区固投完成了多少？", [gdp, inv])
+    assert extractive_answer("2023年高新区固投完成了多少？", [gdp, inv]) == ""
+
+
+def test_premise_needs_a_yes_no_question(gdp):
+    assert check_premise("1135.1亿元是高新区哪一年的地区生产总值？", [gdp]) is None
+
+
+@pytest.mark.parametrize("question", ["2024年昆山高新区GDP达1235亿元，对吗？", "2024年昆山高新区GDP是1135.1亿元吧？"])
+def test_premise_answers_from_prompts_pass_the_checker(gdp, question):
+    from string import Template
+
+    from rag.prompt import load_prompts
+
+    p = check_premise(question, [gdp])
+    assert p is not None
+    tpl = load_prompts("premise")["premise_agrees" if p.agrees else "premise_wrong"]
+    text = Template(tpl).substitute(claimed=p.claimed, source=p.source, sentence=p.sentence.rstrip("。"), n=p.passage)
+    v = verify(text, [gdp], question)
+    assert v.text == text and not v.fallback
+    assert "1235" not in v.text  # a contradicted figure never reaches the answer
