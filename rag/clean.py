@@ -412,7 +412,8 @@ def _table_row(
     def label(text: str, pos: int) -> list[tuple[str, int]]:
         return [(c, pos) for c in text]
 
-    out = label(f"{caption}{ROW_SEP}{name_col}{CELL_SEP}", name[0][1])
+    # The caption label stands on the row number, so the row's source span is the whole row ("11 海内外…").
+    out = label(f"{caption}{ROW_SEP}{name_col}{CELL_SEP}", chars[m.start(1)][1])
     out += name
     for col, (a, b) in zip(value_cols, values, strict=True):
         cell = chars[base + a : base + b]

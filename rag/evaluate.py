@@ -31,7 +31,9 @@ def covered(evidence: Sequence[str], texts: Sequence[str]) -> bool:
 
 def first_covering_rank(evidence: Sequence[str], hits: Sequence[Hit]) -> int | None:
     for r in range(1, len(hits) + 1):
-        if covered(evidence, [h.chunk.text for h in hits[:r]]):
+        # Evidence is quoted verbatim from the source file; a hit covers it in its cleaned text or
+        # in the exact source span it stands for (table rows are rebuilt, their source is not).
+        if covered(evidence, [t for h in hits[:r] for t in (h.chunk.text, h.chunk.source)]):
             return r
     return None
 

@@ -35,8 +35,8 @@ from rag.bm25 import tokenize
 from rag.settings import Settings
 from rag.types import Chunk, Document
 
-INDEX_VERSION = 1
-FILES = ("faiss.index", "vectors.npy", "chunks.jsonl", "bm25.json")
+INDEX_VERSION = 2
+FILES = ("faiss.index", "vectors.npy", "chunks.jsonl", "bm25.json", "sources.json")
 # Above this many chunks an exact flat search stops being "free"; switch to IVF (recall measured in benchmarks/).
 IVF_THRESHOLD = 50_000
 DOC_SUFFIXES = (".txt", ".md", ".pdf", ".docx")
@@ -53,6 +53,7 @@ class IndexData:
     tokens: tuple[tuple[str, ...], ...]
     manifest: dict[str, Any]
     faiss_index: Any
+    sources: dict[str, str]  # doc → Document.text, so any span (a widened window too) is quoted exactly
 
 
 # ---------------------------------------------------------------- helpers
@@ -267,7 +268,8 @@ def build(
         dim = next((v.shape[1] for v in vecs if v.size), 384)
         vectors = np.ascontiguousarray(np.concatenate(vecs) if vecs else np.zeros((0, dim)), dtype=np.float32)
 
-        manifest = _write_generation(settings, chunks, vectors, fp, doc_meta, errors)
+        sources = {d.doc: d.text for d in docs}
+        manifest = _write_generation(settings, chunks, vectors, fp, doc_meta, errors, sources)
         log(f"index built: {len(chunks)} chunks from {len(docs)} document(s)")
         return manifest
 
@@ -308,6 +310,7 @@ def _write_generation(
     fp: dict[str, str],
     doc_meta: dict[str, Any],
     errors: list[tuple[str, str]],
+    sources: dict[str, str],
 ) -> dict[str, Any]:
     import faiss
 
@@ -323,6 +326,7 @@ def _write_generation(
                 f.write(_chunk_to_json(c) + "\n")
         tokens = [tokenize(f"{c.title} {c.section} {c.text}") for c in chunks]
         (tmp / "bm25.json").write_text(json.dumps({"tokens": tokens}, ensure_ascii=False), encoding="utf-8")
+        (tmp / "sources.json").write_text(json.dumps(sources, ensure_ascii=False), encoding="utf-8")
         manifest = {
             "version": INDEX_VERSION,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -377,6 +381,10 @@ def load(settings: Settings, *, verify: bool = True, check_stale: bool = True) -
     manifest = read_manifest(settings)
     if manifest is None:
         raise IndexUnusable(f"index manifest unreadable in {gen}: run `gaoxin index build --force`")
+    if manifest.get("version") != INDEX_VERSION or set(manifest.get("files", {})) != set(FILES):
+        raise IndexUnusable(
+            f"index format {manifest.get('version')} is not {INDEX_VERSION}: run `gaoxin index build --force`"
+        )
     if verify:
         for fn, want in manifest.get("files", {}).items():
             p = gen / fn
@@ -388,15 +396,21 @@ def load(settings: Settings, *, verify: bool = True, check_stale: bool = True) -
         reasons = stale_reasons(settings, manifest)
         if reasons:
             raise IndexUnusable("index is stale: " + "; ".join(reasons) + " — run `gaoxin index build`")
-    chunks = tuple(
-        _chunk_from_json(line) for line in (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line
-    )
-    vectors = np.load(gen / "vectors.npy", allow_pickle=False)
-    tokens = tuple(tuple(t) for t in json.loads((gen / "bm25.json").read_text(encoding="utf-8"))["tokens"])
-    index = faiss.read_index(str(gen / "faiss.index"))
+    try:
+        chunks = tuple(
+            _chunk_from_json(line) for line in (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line
+        )
+        vectors = np.load(gen / "vectors.npy", allow_pickle=False)
+        tokens = tuple(tuple(t) for t in json.loads((gen / "bm25.json").read_text(encoding="utf-8"))["tokens"])
+        index = faiss.read_index(str(gen / "faiss.index"))
+        sources = json.loads((gen / "sources.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:
+        raise IndexUnusable(f"index in {gen} cannot be read ({e}): run `gaoxin index build --force`") from e
     if not (len(chunks) == len(vectors) == len(tokens) == index.ntotal):
         raise IndexUnusable("index parts disagree in size: run `gaoxin index build --force`")
-    return IndexData(chunks=chunks, vectors=vectors, tokens=tokens, manifest=manifest, faiss_index=index)
+    return IndexData(
+        chunks=chunks, vectors=vectors, tokens=tokens, manifest=manifest, faiss_index=index, sources=sources
+    )
 
 
 def add_documents(

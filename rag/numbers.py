@@ -24,12 +24,28 @@ from rag.types import Figure
 _FULL = str.maketrans("０１２３４５６７８９．％／，＞＜＋－：", "0123456789.%/,><+-:")
 
 _CN_DIGITS = {
-    "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
 }
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _MAGNITUDE = {
-    "万亿": Decimal(10**12), "千亿": Decimal(10**11), "百亿": Decimal(10**10), "亿": Decimal(10**8),
-    "千万": Decimal(10**7), "百万": Decimal(10**6), "万": Decimal(10**4),
+    "万亿": Decimal(10**12),
+    "千亿": Decimal(10**11),
+    "百亿": Decimal(10**10),
+    "亿": Decimal(10**8),
+    "千万": Decimal(10**7),
+    "百万": Decimal(10**6),
+    "万": Decimal(10**4),
 }
 
 # Counting units, longest first so "个百分点" wins over "个". Several spellings map to one canonical unit.
@@ -233,6 +249,8 @@ def _arabic(text: str, m: re.Match[str], start: int, end: int) -> Figure | None:
     after = text[end] if end < len(text) else ""
     if (before.isascii() and before.isalpha()) or (not unit and after.isascii() and after.isalpha()):
         return None
+    if not unit and before in "[【［" and after in "]】］" and before and after:
+        return None  # a citation marker "[1]", not a figure
     # Trailing spaces belong to nobody: shrink the span back to the last real character.
     while end > start and text[end - 1].isspace():
         end -= 1

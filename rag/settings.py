@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(50, ge=0, description="Characters shared by neighbouring chunks.")
     top_k: int = Field(5, ge=1, le=50, description="Passages returned by search.")
     context_passages: int = Field(4, ge=1, le=20, description="Passages put into the LLM prompt.")
+    window: int = Field(
+        1, ge=0, le=3, description="Neighbour chunks added on each side of a hit (small-to-big retrieval)."
+    )
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of dense vs BM25 in score fusion.")
 
     # --- limits & serving --------------------------------------------------

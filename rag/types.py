@@ -59,6 +59,7 @@ class Chunk:
     periods: tuple[str, ...] = ()  # "2024", "2025前三季度", "十四五", "2026" …
     scope: Scope = "unknown"
     kind: Literal["text", "table_row"] = "text"
+    source: str = ""  # Document.text[start:end] verbatim: citations are aligned against it, exactly
 
 
 @dataclass(frozen=True)

@@ -350,8 +350,11 @@ def _check_claim(
     reason = ""
     if not all_cites:
         # No figure to anchor it and no citation: give it the passage it plainly restates, if any.
-        best = max(range(1, len(passages) + 1), default=0,
-                   key=lambda n: overlap(bigrams(plain), bigrams(passages[n - 1].chunk.text)))
+        best = max(
+            range(1, len(passages) + 1),
+            default=0,
+            key=lambda n: overlap(bigrams(plain), bigrams(passages[n - 1].chunk.text)),
+        )
         if not figs and best and overlap(bigrams(plain), bigrams(passages[best - 1].chunk.text)) >= 0.8:
             all_cites = (best,)
         else:

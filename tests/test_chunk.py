@@ -110,7 +110,7 @@ def test_table_rows_are_their_own_chunks() -> None:
     assert len(rows) == 12
     rd = next(c for c in rows if "全社会研发投入占地区生产总值比重（%）" in c.text)
     assert rd.text.endswith("｜2020年完成值：3.7｜2025年目标值：4.5")
-    assert _squash(doc.text[rd.start : rd.end]) == "全社会研发投入占地区生产总值比重（%）3.74.5"
+    assert _squash(doc.text[rd.start : rd.end]) == "1全社会研发投入占地区生产总值比重（%）3.74.5"
     assert "2020" in rd.periods and "2025目标" in rd.periods
     assert rd.scope == "city"  # the table says nothing; the plan is about 昆山 as a whole
     assert rd.section.endswith("（三）发展目标")

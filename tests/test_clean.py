@@ -180,7 +180,8 @@ def test_table_row_offsets_cover_exactly_the_source_row() -> None:
         span = doc.text[r.offsets[0] : r.offsets[-1] + 1]
         cells = r.text.split("｜")[1:]  # drop the caption
         content = "".join(c.split("：", 1)[1] for c in cells)
-        assert re.sub(r"\s", "", span) == content
+        # the span is the whole source row, row number (序号) included
+        assert re.fullmatch(r"\d+" + re.escape(content), re.sub(r"\s", "", span))
         # Cell characters are source characters; label characters sit on their cell's first char.
         for c, o in zip(r.text, r.offsets, strict=True):
             assert doc.text[o] == c or doc.text[o] in content

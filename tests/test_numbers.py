@@ -71,6 +71,7 @@ def test_qualifiers_are_kept():
 def test_not_figures():
     # Names with digits, plan names, articles and idioms are not figures to check.
     assert extract_figures("5G信号覆盖，“十四五”期间，一批企业，千方百计，第一方阵") == []
+    assert [f.raw for f in extract_figures("GDP 1135.1亿元[1]【2】")] == ["1135.1亿元"]  # markers are not figures
 
 
 def test_wan_and_yi_compare_equal():

@@ -134,7 +134,7 @@ def _wait_answer_done(page, n_bot: int) -> None:
     """Wait until the n-th assistant message exists and is no longer loading/streaming."""
     page.wait_for_function(
         """n => {
-            const bots = document.querySelectorAll('#chat .message-row.bot-row, #chat [data-testid="bot"]');
+            const bots = document.querySelectorAll('#chat [data-testid="bot"]');
             if (bots.length < n) return false;
             const t = bots[bots.length - 1].innerText;
             return t.length > 0 && !t.includes('⏳') && !t.includes('▌');
@@ -190,6 +190,8 @@ def test_script_in_question_is_text_and_empty_question_is_friendly(page):
     evil = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">高新区有哪些产业？'
     _ask(page, evil)
     _wait_answer_done(page, 2)
+    assert page.locator('#chat [data-testid="bot"]').count() == 2
+    assert page.locator('#chat [data-testid="user"]').count() == 1  # the empty question added no user turn
     assert page.evaluate("window.__xss === undefined")
     assert "<script>window.__xss=1</script>" in page.locator("#chat").inner_text()
 
