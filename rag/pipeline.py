@@ -114,7 +114,7 @@ class Pipeline:
                 yield done(ver.text, False, ver, first=time.perf_counter())
                 return
 
-        messages = build_messages(standalone, passages, history)
+        messages = build_messages(standalone, passages, history, max_passage_chars=self.settings.max_passage_chars)
         pieces: list[str] = []
         first: float | None = None
         with self._gen_lock:

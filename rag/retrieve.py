@@ -26,11 +26,11 @@ from rag.settings import Settings
 from rag.types import Chunk, Hit
 
 CANDIDATES = 60  # per retriever, before fusion
-PERIOD_MATCH = 0.15  # bonus when the chunk reports the period the question asks about
-PERIOD_MISMATCH = 0.15  # malus when the chunk reports only other years
+PERIOD_MATCH = 0.10  # bonus when the chunk reports the period the question asks about
+PERIOD_MISMATCH = 0.10  # malus when the chunk reports only other years
 SCOPE_MISMATCH = 0.10  # malus for a city chunk on a zone question and vice versa
 PHRASE_BONUS = 0.15  # the chunk contains a phrase the question quotes (“一廊”, 2+2+3)
-NUMBER_BONUS = 0.10  # per non-year number of the question found verbatim in the chunk (max 2)
+NUMBER_BONUS = 0.20  # per non-year number of the question found verbatim in the chunk (max 2)
 LCS_BONUS = 0.03  # per character of the longest shared CJK run beyond 3 (max 0.15)
 
 _QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{1,30})[”\"」』》]")

@@ -68,7 +68,10 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Passages returned by search.")
     context_passages: int = Field(4, ge=1, le=20, description="Passages put into the LLM prompt.")
     window: int = Field(
-        1, ge=0, le=3, description="Neighbour chunks added on each side of a hit (small-to-big retrieval)."
+        2, ge=0, le=3, description="Neighbour chunks added on each side of a hit (small-to-big retrieval)."
+    )
+    max_passage_chars: int = Field(
+        320, ge=50, description="Characters of each passage put in the prompt (prompt tokens are the main latency)."
     )
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of dense vs BM25 in score fusion.")
 

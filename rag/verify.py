@@ -163,7 +163,10 @@ def passage_context(text: str, fig: Figure) -> set[str]:
     """Bigrams of the clause around a passage figure (plus the clause before when this one is only 同比增长…)."""
     lo, hi = _clause_bounds(text, fig.start, fig.end)
     prefix = _core(text[lo : fig.start])
-    ctx = prefix + " " + _core(text[fig.end : hi])
+    # The words after a figure name it only up to the next list item or figure:
+    # in "新增…超20万平方米、总量突破270万平方米", 总量 belongs to 270万, not to 20万.
+    suffix = re.split(r"[、\d]", text[fig.end : hi], maxsplit=1)[0]
+    ctx = prefix + " " + _core(suffix)
     if _is_weak(prefix) and lo > 0:
         plo, _ = _clause_bounds(text, lo - 1, lo - 1)
         ctx = _core(text[plo : lo - 1]) + " " + ctx
@@ -223,10 +226,11 @@ def scopes_in(text: str) -> set[str]:
 
 
 def passage_scopes(chunk: Chunk, pos: int) -> set[str]:
+    """Scope of the passage figure at `pos`: named earlier in its sentence, else the chunk's, else the last named."""
     text = chunk.text
     s_lo = max((text.rfind(ch, 0, pos) for ch in _SENTENCE), default=-1) + 1
-    s_hi = min([i for i in (text.find(ch, pos) for ch in _SENTENCE) if i != -1] or [len(text)])
-    own = scopes_in(text[s_lo:s_hi])
+    # Only what precedes the figure names its subject; a trailing "…彰显出昆山市的韧性" is commentary.
+    own = scopes_in(text[s_lo:pos])
     if own:
         return own
     if chunk.scope in ("zone", "city"):

@@ -178,3 +178,20 @@ def test_premise_answers_from_prompts_pass_the_checker(gdp, question):
     v = verify(text, [gdp], question)
     assert v.text == text and not v.fallback
     assert "1235" not in v.text  # a contradicted figure never reaches the answer
+
+
+def test_scope_named_after_the_figure_is_commentary_not_subject():
+    text = "2025年前三季度，实际使用外资2.27亿美元，同比增长13.3%，彰显出昆山市对外开放高地的强劲韧性。"
+    hit = Hit(chunk=Chunk(id="x", doc="d", title="T", section="", text=text, start=0, end=len(text),
+                          periods=("2025前三季度",), scope="zone"), score=1.0)
+    answer = "2025年前三季度，昆山高新区实际使用外资2.27亿美元，同比增长13.3%[1]。"
+    v = verify(answer, [hit], "2025年前三季度，昆山高新区实际使用外资多少？")
+    assert v.text == answer and v.unsupported_numbers == ()
+
+
+def test_next_list_item_does_not_lend_its_metric():
+    hit = seed_hit("001", "新增科创承载空间超20万平方米", 60, periods=("2024",))
+    v = verify("昆山高新区的科创承载空间总量超20万平方米[1]。", [hit], "昆山高新区的科创承载空间总量有多大？")
+    assert "20万平方米" in v.unsupported_numbers
+    ok = verify("昆山高新区新增科创承载空间超20万平方米[1]。", [hit], "昆山高新区新增了多少科创承载空间？")
+    assert ok.unsupported_numbers == ()
