@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from rag.bm25 import tokenize
+from rag.fetch import sha256_file
 from rag.settings import Settings
 from rag.types import Chunk, Document
 
@@ -62,13 +63,6 @@ class IndexData:
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
-
-def sha256_path(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def source_files(settings: Settings) -> list[Path]:
@@ -109,7 +103,7 @@ def model_fingerprint(settings: Settings) -> dict[str, str]:
     h = hashlib.sha256()
     if folder.is_dir():
         for p in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
-            h.update(sha256_path(p).encode())
+            h.update(sha256_file(p).encode())
     else:
         h.update(ref.encode())  # an HF id: its name is all we can pin without the hub
     return {"id": settings.embed_model, "hash": h.hexdigest()}
@@ -172,7 +166,7 @@ def stale_reasons(settings: Settings, manifest: dict[str, Any] | None = None, *,
         fp = model_fingerprint(settings)
         if manifest.get("model") != fp:
             reasons.append(f"built with another embedding model ({manifest.get('model', {}).get('id')})")
-    want = {p.name: sha256_path(p) for p in source_files(settings)}
+    want = {p.name: sha256_file(p) for p in source_files(settings)}
     have = {d: v["sha256"] for d, v in manifest.get("docs", {}).items()}
     for name in sorted(set(want) | set(have)):
         if name not in have:
@@ -337,7 +331,7 @@ def _write_generation(
             "faiss": "ivf" if len(vectors) >= IVF_THRESHOLD else "flat",
             "docs": doc_meta,
             "skipped": [{"file": f, "error": e} for f, e in errors],
-            "files": {fn: sha256_path(tmp / fn) for fn in FILES},
+            "files": {fn: sha256_file(tmp / fn) for fn in FILES},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         for fn in [*FILES, "manifest.json"]:
@@ -388,7 +382,7 @@ def load(settings: Settings, *, verify: bool = True, check_stale: bool = True) -
     if verify:
         for fn, want in manifest.get("files", {}).items():
             p = gen / fn
-            if not p.is_file() or sha256_path(p) != want:
+            if not p.is_file() or sha256_file(p) != want:
                 raise IndexUnusable(
                     f"index file {fn} is corrupt or truncated (checksum mismatch): run `gaoxin index build --force`"
                 )

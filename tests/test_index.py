@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rag import index
+from rag.fetch import sha256_file
 from rag.settings import ROOT, Settings
 
 SEEDS = ROOT / "seeds"
@@ -40,7 +41,7 @@ def test_build_writes_manifest_and_parts(built):
     assert manifest["n_chunks"] > 5
     assert set(manifest["files"]) == set(index.FILES)
     assert manifest["model"]["id"] == s.embed_model and len(manifest["model"]["hash"]) == 64
-    assert {d["sha256"] for d in manifest["docs"].values()} == {index.sha256_path(p) for p in index.source_files(s)}
+    assert {d["sha256"] for d in manifest["docs"].values()} == {sha256_file(p) for p in index.source_files(s)}
     data = index.load(s)
     assert len(data.chunks) == data.faiss_index.ntotal == len(data.vectors) == manifest["n_chunks"]
     # vectors are L2-normalised so inner product is cosine
