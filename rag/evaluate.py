@@ -70,16 +70,17 @@ def _pct(values: Sequence[float], q: float) -> float:
 
 def stated_figures_outside_citations(answer: Any) -> list[str]:
     """Figures in the final answer text that no cited passage contains (independent of verify.py)."""
-    from rag.numbers import extract_figures
+    from rag.numbers import extract_figures, find_figure
 
     cited = {c.chunk_id for c in answer.citations}
     texts = [squash(h.chunk.text) for h in answer.hits if h.chunk.id in cited]
-    out = []
-    for f in extract_figures(answer.answer):
-        digits = re.sub(r"[^\d.]", "", f.raw)
-        if digits and not any(digits in t for t in texts):
-            out.append(f.raw)
-    return out
+    # Unit-aware, so "1/4" or "1135.1亿元" written as "11351000万元" are found; a raw match also counts.
+    cited_figures = [f for t in texts for f in extract_figures(t)]
+    return [
+        f.raw
+        for f in extract_figures(answer.answer)
+        if not any(squash(f.raw) in t for t in texts) and not find_figure(f, cited_figures)
+    ]
 
 
 def answer_metrics(items: Sequence[dict[str, Any]], pipeline: Any, progress: bool = True) -> dict[str, Any]:

@@ -97,6 +97,18 @@ class ModelMissingError(FileNotFoundError):
 # --------------------------------------------------------------------------- helpers
 
 
+# XLM-R's special tokens, written to both tokenizer_config.json and special_tokens_map.json.
+SPECIAL_TOKENS = {
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "sep_token": "</s>",
+    "cls_token": "<s>",
+    "unk_token": "<unk>",
+    "pad_token": "<pad>",
+    "mask_token": "<mask>",
+}
+
+
 def sha256_file(path: str | os.PathLike[str], chunk: int = _CHUNK) -> str:
     """Hex sha256 of a file, streamed (GGUFs are ~1 GB; never read whole).
 
@@ -521,27 +533,13 @@ def convert_e5(bin_path: Path, out_dir: Path, log: Log = print) -> Path:
                 # (dropping this normaliser: '？' -> <unk>); the generic class loads tokenizer.json verbatim.
                 "tokenizer_class": "PreTrainedTokenizerFast",
                 "model_max_length": e5.max_pos,
-                "bos_token": "<s>",
-                "eos_token": "</s>",
-                "sep_token": "</s>",
-                "cls_token": "<s>",
-                "unk_token": "<unk>",
-                "pad_token": "<pad>",
-                "mask_token": "<mask>",
+                **SPECIAL_TOKENS,
                 "clean_up_tokenization_spaces": True,
             },
         )
         _write_json(
             tmp / "special_tokens_map.json",
-            {
-                "bos_token": "<s>",
-                "eos_token": "</s>",
-                "sep_token": "</s>",
-                "cls_token": "<s>",
-                "unk_token": "<unk>",
-                "pad_token": "<pad>",
-                "mask_token": "<mask>",
-            },
+            SPECIAL_TOKENS,
         )
         _write_json(tmp / "sentence_bert_config.json", {"max_seq_length": e5.max_pos, "do_lower_case": False})
         _write_json(

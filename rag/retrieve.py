@@ -114,6 +114,12 @@ class Retriever:
     def chunks(self) -> tuple[Chunk, ...]:
         return self._ensure()[0].chunks
 
+    def reload(self) -> None:
+        """Drop the cached index so the next search reads the current generation (the embedder stays)."""
+        with self._lock:
+            self._data = None
+            self._bm25 = None
+
     def warm(self) -> None:
         """Load index and model now (servers call this at start-up)."""
         _, _, emb = self._ensure()

@@ -413,29 +413,24 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
             kept.append(_with_cites(claim.text, cites))
     unsupported = list(dict.fromkeys(unsupported))
 
+    # Kept sentences, else the refusal the model itself gave, else a verbatim quote, else the refusal.
+    fallback = refused = False
     if kept:
         out = "".join(kept)
-        return Verification(
-            text=out,
-            unsupported_numbers=tuple(unsupported),
-            claims=tuple(checks),
-            citations=tuple(resolve_citations(out, passages)),
-            invented_ids=invented,
-        )
-    if said_refusal and not unsupported:
-        return Verification(text=REFUSAL, claims=tuple(checks), invented_ids=invented, refused=True)
-    quote = extractive_answer(question, passages)
-    if quote:
-        return Verification(
-            text=quote,
-            unsupported_numbers=tuple(unsupported),
-            claims=tuple(checks),
-            citations=tuple(resolve_citations(quote, passages)),
-            invented_ids=invented,
-            fallback=True,
-        )
+    elif said_refusal and not unsupported:
+        out, refused = REFUSAL, True
+    else:
+        out = extractive_answer(question, passages)
+        fallback, refused = bool(out), not out
+        out = out or REFUSAL
     return Verification(
-        text=REFUSAL, unsupported_numbers=tuple(unsupported), claims=tuple(checks), invented_ids=invented, refused=True
+        text=out,
+        unsupported_numbers=tuple(unsupported),
+        claims=tuple(checks),
+        citations=() if refused else tuple(resolve_citations(out, passages)),
+        invented_ids=invented,
+        fallback=fallback,
+        refused=refused,
     )
 
 

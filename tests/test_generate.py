@@ -1,10 +1,16 @@
-"""Generators: scripted, extractive, OpenAI-compatible (local fake server), and the real llama.cpp GGUF."""
+"""Generators: scripted, extractive, OpenAI-compatible (a real `llama_cpp.server` on loopback, plus a fake
+server for the exact request shape), llama.cpp and transformers on the real 0.5B GGUF."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -146,3 +152,60 @@ def test_transformers_generator_on_a_local_folder(settings, tmp_path, hits):
     first = list(g.stream(msgs))
     assert first and all(isinstance(p, str) for p in first)
     assert "".join(g.stream(msgs)) == "".join(first)  # greedy: same prompt, same text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_openai_generator_against_a_real_llama_cpp_server(settings, tmp_path, hits):
+    """The scale-out path end to end: `python -m llama_cpp.server` serving the 0.5B GGUF on loopback."""
+    gguf = _gguf(settings.model_copy(update={"fast": True}))
+    port = _free_port()
+    log = (tmp_path / "server.log").open("wb")
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "qwen-0.5b",
+           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, (tmp_path / "server.log").read_text(errors="replace")[-2000:]
+            try:
+                with urllib.request.urlopen(base + "/models", timeout=2) as resp:
+                    assert "qwen-0.5b" in resp.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "llama_cpp.server did not start in 120 s"
+                time.sleep(0.5)
+        s = settings.model_copy(
+            update={"llm_backend": "openai", "llm_model": "qwen-0.5b", "openai_base_url": base, "max_tokens": 96}
+        )
+        question = "2024年昆山高新区的地区生产总值是多少？"
+        pieces = list(make_generator(s).stream(build_messages(question, hits)))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    assert len(pieces) > 1, pieces  # streamed, not one blob
+    v = verify("".join(pieces), hits, question)
+    assert "1135.1" in v.text and not v.refused, pieces
+    assert v.citations and v.citations[0].n == 1
+
+
+@pytest.mark.slow
+def test_transformers_generator_on_the_real_gguf(settings, hits):
+    """`gguf_file=` path: transformers dequantises the 0.5B Q4_K_M GGUF and answers with the chat template."""
+    gguf = _gguf(settings.model_copy(update={"fast": True}))
+    g = TransformersGenerator(settings.model_copy(update={"max_tokens": 48, "llm_backend": "transformers"}), model=gguf)
+    question = "2024年昆山高新区的地区生产总值是多少？"
+    pieces = list(g.stream(build_messages(question, hits)))
+    assert len(pieces) > 1, pieces
+    v = verify("".join(pieces), hits, question)
+    assert "1135.1" in v.text and not v.refused, pieces

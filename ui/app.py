@@ -192,12 +192,7 @@ class ChatService:
         r = self._retriever
         if r is None:
             return
-        if hasattr(r, "reload"):
-            r.reload()
-        else:  # older Retriever without reload(): drop its cached index so the next search reloads it
-            with r._lock:
-                r._data = None
-                r._bm25 = None
+        r.reload()
 
     # -- files ----------------------------------------------------------------------
     def record_feedback(self, last: dict[str, Any] | None, rating: str) -> str:
