@@ -62,7 +62,10 @@ def clean_markers(text: str, n_passages: int) -> tuple[str, tuple[str, ...]]:
                 invented.append(tok)
         return "".join(f"[{i}]" for i in keep)
 
-    out = _MARKER.sub(repl, text)
+    # Until nothing changes: removing "[5]" from "[7[5]]" leaves a new marker "[7]" to judge.
+    out, prev = _MARKER.sub(repl, text), text
+    while out != prev:
+        prev, out = out, _MARKER.sub(repl, out)
     # "[1][1]" after normalisation (the model repeating itself) says nothing more than "[1]".
     out = re.sub(r"(\[\d+\])(?:\1)+", r"\1", out)
     return out, tuple(invented)

@@ -52,10 +52,17 @@ def read_batch(path: str) -> Iterator[tuple[int, dict[str, Any] | None, str | No
     if not p.is_file():
         raise CliError(f"batch file not found: {path}")
     try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise CliError(f"batch file is not UTF-8: {path} ({e.reason})") from e
-    for no, line in enumerate(text.splitlines(), 1):
+        data = p.read_bytes()
+    except OSError as e:
+        raise CliError(f"cannot read batch file {path}: {e}") from e
+    # Lines are split on b"\n" and decoded one by one: one non-UTF-8 line is that line's error, not the
+    # whole batch's, and a U+2028 inside a JSON string (legal JSON) does not split its line.
+    for no, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            line = raw.decode("utf-8-sig" if no == 1 else "utf-8")
+        except UnicodeDecodeError as e:
+            yield no, None, f"line {no}: not UTF-8 (byte {e.start}: {e.reason})"
+            continue
         if not line.strip():
             continue
         try:
@@ -139,6 +146,8 @@ def _retriever(s: Settings):
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from rag.pipeline import QuestionError, validate
+
     s = Settings()
     r = _retriever(s)
     if args.batch:
@@ -146,14 +155,21 @@ def cmd_search(args: argparse.Namespace) -> int:
             if err:
                 _emit({"id": None, "error": err})
                 continue
-            hits = r.search(item["question"], args.k)
-            _emit({"id": item.get("id"), "hits": [hit_json(h) for h in hits]})
+            try:
+                q, notice = validate(item["question"], s.max_question_chars)
+            except QuestionError as e:
+                _emit({"id": item.get("id"), "error": str(e)})
+                continue
+            hits = r.search(q, args.k)
+            _emit({"id": item.get("id"), "hits": [hit_json(h) for h in hits]} | ({"notice": notice} if notice else {}))
         return 0
-    q = _question(args.question, s)
+    q, notice = validate(_question(args.question, s), s.max_question_chars)
     hits = r.search(q, args.k)
     if args.json:
-        _emit({"question": q, "hits": [hit_json(h) for h in hits]})
+        _emit({"question": q, "hits": [hit_json(h) for h in hits]} | ({"notice": notice} if notice else {}))
     else:
+        if notice:
+            print(notice)
         for i, h in enumerate(hits, 1):
             c = h.chunk
             print(f"[{i}] {h.score:.3f}  {c.title} › {c.section}  ({c.doc}:{c.start}-{c.end})")
@@ -162,8 +178,14 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _question(q: str | None, s: Settings) -> str:
-    if q is None or not q.strip():
-        raise CliError("问题为空 / empty question: pass a question in quotes")
+    """`q` unchanged (the pipeline truncates long ones); empty, blank or control-only is a CliError."""
+    from rag.pipeline import QuestionError, validate
+
+    try:
+        validate(q, s.max_question_chars)
+    except QuestionError as e:
+        raise CliError(f"{e} / empty question: pass a question in quotes") from e
+    assert isinstance(q, str)  # validate() rejects anything else
     return q
 
 
@@ -262,7 +284,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from rag.evaluate import answer_metrics, format_answer_report
     from rag.pipeline import Pipeline
 
-    m = answer_metrics(items, Pipeline(s), progress=not args.json)
+    # Progress goes to stderr, so `--json` output stays one clean document on stdout.
+    m = answer_metrics(items, Pipeline(s), log=lambda line: print(line, file=sys.stderr, flush=True))
     _emit(m) if args.json else print(format_answer_report(m))
     return 0
 
@@ -330,7 +353,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # argparse gives `files` its (empty) share as soon as an option follows `add`, so in
+    # `index add --quiet a.txt b.txt` the files come back unparsed: they are still the files.
+    if extra and args.cmd == "index" and not any(x.startswith("-") for x in extra):
+        args.files += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.fn(args)
     except CliError as e:

@@ -83,7 +83,9 @@ def stated_figures_outside_citations(answer: Any) -> list[str]:
     ]
 
 
-def answer_metrics(items: Sequence[dict[str, Any]], pipeline: Any, progress: bool = True) -> dict[str, Any]:
+def answer_metrics(
+    items: Sequence[dict[str, Any]], pipeline: Any, log: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """Answer accuracy, refusal behaviour, citation precision, unsupported figures, latency — per category."""
     rows = []
     for i, it in enumerate(items, 1):
@@ -109,9 +111,9 @@ def answer_metrics(items: Sequence[dict[str, Any]], pipeline: Any, progress: boo
                 "answer": a.answer,
             }
         )
-        if progress:
+        if log is not None:
             flag = "✓" if (correct or (not answerable and a.refused)) else "✗"
-            print(f"[{i}/{len(items)}] {flag} {it.get('id')} {a.timings.total_ms / 1000:.1f}s {a.answer[:60]!r}")
+            log(f"[{i}/{len(items)}] {flag} {it.get('id')} {a.timings.total_ms / 1000:.1f}s {a.answer[:60]!r}")
     ans = [r for r in rows if r["answerable"]]
     una = [r for r in rows if not r["answerable"]]
     cites = [r["cite_ok"] for r in ans if r["cite_ok"] is not None]

@@ -148,7 +148,7 @@ def read_manifest(settings: Settings) -> dict[str, Any] | None:
         return None
     try:
         return json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):  # ValueError: bad JSON, or a truncation that cut a UTF-8 character in two
         return None
 
 
@@ -158,6 +158,12 @@ def stale_reasons(settings: Settings, manifest: dict[str, Any] | None = None, *,
     if manifest is None:
         return ["index missing (run `gaoxin index build`)"]
     reasons = []
+    # A damaged file makes the index unusable however fresh its manifest: `status` must say so and
+    # `build` must rebuild it rather than answer "up to date".
+    gen = _current_dir(settings.index_dir)
+    for fn, want in manifest.get("files", {}).items():
+        if gen is None or not (gen / fn).is_file() or sha256_file(gen / fn) != want:
+            reasons.append(f"index file {fn} is corrupt or truncated (checksum mismatch)")
     if manifest.get("version") != INDEX_VERSION:
         reasons.append(f"index format {manifest.get('version')} != {INDEX_VERSION}")
     if manifest.get("chunking") != chunking_settings(settings):

@@ -17,15 +17,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from string import Template
 from typing import Any
 
+from rag.cite import resolve_citations
+from rag.conflict import conflicts
 from rag.prompt import REFUSAL, build_messages, load_prompts
 from rag.retrieve import Retriever
 from rag.rewrite import rewrite
 from rag.settings import Settings
-from rag.types import Answer, Hit, Message, StreamEvent, Timings
-from rag.verify import check_premise, verify
+from rag.types import Answer, Hit, Message, StreamEvent, Timings, Verification
+from rag.verify import check_premise, nearest_other, verify
 
 
 class QuestionError(ValueError):
@@ -124,7 +127,29 @@ class Pipeline:
                 pieces.append(piece)
                 yield StreamEvent(kind="token", text=piece)
         ver = verify("".join(pieces), passages, standalone)
+        if ver.refused:
+            ver = self._refusal_with_nearest(standalone, passages, ver)
+        else:
+            ver = self._with_conflicts(passages, ver)
         yield done(ver.text, ver.refused, ver, first)
+
+    @staticmethod
+    def _with_conflicts(passages: Sequence[Hit], ver: Verification) -> Verification:
+        """Sources that give another figure for the same metric, period and scope are shown, not hidden."""
+        rivals = conflicts(ver.text, passages)
+        if not rivals:
+            return ver
+        text = ver.text + Template(load_prompts("premise")["conflict"]).safe_substitute(quotes="".join(rivals))
+        return replace(ver, text=text, citations=tuple(resolve_citations(text, passages)))
+
+    @staticmethod
+    def _refusal_with_nearest(question: str, passages: Sequence[Hit], ver: Verification) -> Verification:
+        """A refusal for one period/scope still tells what the documents give for another (still refused)."""
+        quote = nearest_other(question, passages)
+        if not quote:
+            return ver
+        text = ver.text + Template(load_prompts("premise")["refusal_nearest"]).safe_substitute(quote=quote)
+        return replace(ver, text=text, citations=tuple(resolve_citations(text, passages)))
 
     def ask(self, question: str, history: Sequence[Message] = ()) -> Answer:
         """The verified Answer (blocking)."""

@@ -126,9 +126,19 @@ def test_fallback_quotes_the_best_passage_sentence(gdp, inv):
     assert v.citations[0].n == 2
 
 
-def test_refusal_is_kept(gdp):
+def test_refusal_is_kept_when_the_passages_do_not_answer(gdp):
+    v = verify(REFUSAL, [gdp], "宁德时代在昆山高新区投了什么项目？")
+    assert v.refused and v.text == REFUSAL and not v.citations
+
+
+def test_refusal_of_a_plainly_answered_question_is_overridden_by_a_quote(gdp):
+    """Small models over-refuse; a passage sentence holding the whole question is quoted instead."""
     v = verify(REFUSAL, [gdp], Q_GDP)
-    assert v.refused and v.text == REFUSAL
+    assert not v.refused and v.fallback
+    assert "1135.1亿元" in v.text and v.text.endswith("[1]。") and v.citations[0].n == 1
+    # …but never for another year than the one asked, and never for a yes/no question.
+    assert verify(REFUSAL, [gdp], "2023年昆山高新区地区生产总值是多少？").refused
+    assert verify(REFUSAL, [gdp], "2024年昆山高新区地区生产总值是1135.1亿元吗？").refused
 
 
 def test_derived_difference_of_two_supported_figures(gdp, inv):
@@ -195,3 +205,14 @@ def test_next_list_item_does_not_lend_its_metric():
     assert "20万平方米" in v.unsupported_numbers
     ok = verify("昆山高新区新增科创承载空间超20万平方米[1]。", [hit], "昆山高新区新增了多少科创承载空间？")
     assert ok.unsupported_numbers == ()
+
+
+def test_nearest_other_shows_the_year_the_documents_do_cover(gdp):
+    """2023 is not in the documents: the answer stays refused, but the 2024 figure is offered with its source."""
+    from rag.verify import nearest_other
+
+    quote = nearest_other("2023年昆山高新区地区生产总值是多少？", [gdp])
+    assert "2024" in quote and "1135.1亿元" in quote and quote.endswith("[1]。")
+    assert extractive_answer("2023年昆山高新区地区生产总值是多少？", [gdp]) == ""  # strict: never another year
+    assert nearest_other("地区生产总值是多少？", [gdp]) == ""  # no period or scope asked: nothing to add
+    assert nearest_other("2023年宁德时代的营收是多少？", [gdp]) == ""  # another metric altogether

@@ -120,6 +120,17 @@ def validate_upload(name: str, size: int, settings: Settings) -> str | None:
     return None
 
 
+def is_blank(text: Any) -> bool:
+    """Nothing to answer or check: empty, whitespace or control characters only (what the pipeline rejects)."""
+    from rag.pipeline import QuestionError, validate
+
+    try:
+        validate(text, 1 << 30)
+    except QuestionError:
+        return True
+    return False
+
+
 def citations_json(answer: Answer) -> list[dict[str, Any]]:
     return [
         {"n": c.n, "doc": c.doc, "title": c.title, "section": c.section, "text": c.text, "start": c.start, "end": c.end}
@@ -263,7 +274,7 @@ class ChatService:
         chat = list(chat or [])
         hist = list(hist or [])
         question = question or ""
-        if not question.strip():
+        if is_blank(question):
             chat.append({"role": "assistant", "content": render.EMPTY_QUESTION})
             yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip()
             return
@@ -333,7 +344,7 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
         return [], '<div class="sources empty">提问后，这里会显示回答所依据的资料段落。</div>', [], None, "", None
 
     def check_ui(claim: str) -> tuple[str, Any]:
-        if not (claim or "").strip():
+        if is_blank(claim):
             return '<div class="check">请输入一条要核查的说法，例如含有数字的一句话。</div>', None
         try:
             res = svc.check(claim.strip())
@@ -355,17 +366,20 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
 
     def api_ask(question: str) -> tuple[str, list[dict[str, Any]]]:
         """Answer a question: (answer text with [n] markers, the numbered sources)."""
-        if not (question or "").strip():
+        if is_blank(question):
             return render.EMPTY_QUESTION, []
         try:
-            return render.answer_to_api(svc.ask(question))
+            answer = svc.ask(question)
+            text, sources = render.answer_to_api(answer)
+            # The notice (e.g. "question truncated") is never hidden, from API callers neither.
+            return (f"{answer.notice}\n\n{text}" if answer.notice else text), sources
         except Exception as e:
             log.error("api ask failed: %s\n%s", e, traceback.format_exc())
             raise gr.Error(f"回答失败：{type(e).__name__}") from e
 
     def api_check(claim: str) -> dict[str, Any]:
         """Fact-check a claim: {"claim", "verdict", "statements": [...]}."""
-        if not (claim or "").strip():
+        if is_blank(claim):
             return {"claim": claim or "", "verdict": "not_found", "statements": [], "error": "说法为空"}
         try:
             return svc.check(claim.strip())

@@ -1,0 +1,48 @@
+"""Conflicting sources are surfaced, never silently resolved; look-alikes from other years are not conflicts."""
+
+from __future__ import annotations
+
+from rag.conflict import conflicts
+from rag.generate import ScriptedGenerator
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.types import Chunk, Hit
+
+GDP_2024 = "数据显示,2024年,昆山高新区实现地区生产总值1135.1亿元,同比增长6.3%。"
+GDP_2021 = "数据显示，2021年昆山高新区地区生产总值跃升至965亿元，工业总产值迈上1720亿元新台阶。"
+# The same sentence as a second report might misprint it: same metric, period and scope, another figure.
+GDP_2024_OTHER = "数据显示,2024年,昆山高新区实现地区生产总值1153.1亿元,同比增长6.3%。"
+
+
+def hit(text: str, doc: str, periods: tuple[str, ...], scope: str = "zone") -> Hit:
+    return Hit(Chunk(doc, doc, "报道", "", text, 0, len(text), periods, scope), 1.0)
+
+
+def test_a_different_figure_for_the_same_metric_period_and_scope_is_a_conflict():
+    hits = [hit(GDP_2024, "a.txt", ("2024",)), hit(GDP_2024_OTHER, "b.txt", ("2024",))]
+    out = conflicts("2024年高新区地区生产总值1135.1亿元[1]。", hits)
+    assert len(out) == 1 and "1153.1亿元" in out[0] and out[0].endswith("[2]。")
+
+
+def test_other_years_growth_rates_and_the_same_figure_are_not_conflicts():
+    hits = [hit(GDP_2024, "a.txt", ("2024",)), hit(GDP_2021, "b.txt", ("2021",)), hit(GDP_2024, "c.txt", ("2024",))]
+    assert conflicts("2024年高新区地区生产总值1135.1亿元[1]。", hits) == ()
+    assert conflicts("2024年高新区地区生产总值同比增长6.3%[1]。", hits) == ()
+    assert conflicts("根据现有资料无法回答该问题。", hits) == ()
+
+
+class _Retriever:
+    def __init__(self, hits: list[Hit]) -> None:
+        self.hits = hits
+
+    def search(self, question: str, k: int | None = None) -> list[Hit]:
+        return self.hits[: k or 5]
+
+
+def test_the_answer_shows_both_sources():
+    hits = [hit(GDP_2024, "a.txt", ("2024",)), hit(GDP_2024_OTHER, "b.txt", ("2024",))]
+    model = ScriptedGenerator("2024年高新区GDP为1135.1亿元[1]。")
+    p = Pipeline(Settings(), retriever=_Retriever(hits), generator=model)
+    a = p.ask("2024年昆山高新区GDP是多少？")
+    assert not a.refused and "1135.1亿元[1]" in a.answer and "1153.1亿元" in a.answer and a.answer.endswith("[2]。")
+    assert {c.n for c in a.citations} == {1, 2}
