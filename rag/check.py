@@ -1,48 +1,361 @@
-"""Fact-check a claim: retrieve, then hold each asserted figure against the source's own figure.
+"""Fact-check a claim against the indexed sources, one atomic statement at a time.
 
-Verdicts: "supported" (the passage states the same figure for that metric), "contradicted"
-(it states another one — `source_value` gives it), "not_found" (no passage speaks to it).
+A claim is cut into statements: a clause with its figure(s), metric, period and scope; a clause that
+names no year or area of its own inherits those of the clauses before it. Hedges (听说…, …对吗？,
+是不是) are dropped first. Each statement is held against the retrieved passages with the binding
+rules of `rag.verify` (metric bigrams next to the figure, governing period, 高新区 vs 昆山市) and the
+unit-aware comparison of `rag.numbers` (1135.1亿元 = 11351000万元 ≠ 1135.1万元):
 
->>> # check_claim("2024年昆山高新区地区生产总值1135.1亿元", retriever)["verdict"]  → 'supported'
+* ``supported``: a passage states the same figure for that metric, period and scope;
+* ``contradicted``: it states another figure in the same unit (``reason`` "value", ``source_value``
+  gives it), or the claimed figure is that of another year ("period") or of the other area ("scope");
+* ``not_found``: no passage speaks to that metric for that period and scope ("absent").
+
+A statement without figures is supported when one passage sentence restates it (bigram overlap ≥ 0.8).
+Sources giving different values for one metric, period and scope are all returned as evidence with
+``conflict`` set, never silently resolved. Evidence offsets index the source file (`Document.text`).
+
+Worked example (the second clause inherits 2024 and 高新区; the source says 6.3%):
+
+>>> # r = check_claim("听说2024年昆山高新区GDP达1135.1亿元，同比增长7.3%，对吗？", Retriever(Settings()))
+>>> # r["verdict"], [(s["text"], s["verdict"], s["source_value"]) for s in r["statements"]]
+>>> # ('contradicted', [('2024年昆山高新区GDP达1135.1亿元', 'supported', None),
+>>> #                   ('同比增长7.3%', 'contradicted', '6.3%')])
+>>> parts = split_statements("听说2024年高新区GDP达1135.1亿元，增长6.3%？")
+>>> [(s.text, sorted(s.periods), sorted(s.scopes)) for s in parts]
+[('2024年高新区GDP达1135.1亿元', ['2024'], ['zone']), ('增长6.3%', ['2024'], ['zone'])]
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple, Protocol
 
-from rag.verify import check_premise
+from rag.cite import bigrams, overlap, sentence_spans, source_offset
+from rag.numbers import extract_figures, same_figure
+from rag.types import Chunk, Figure, Hit
+from rag.verify import claim_metric, governing_periods, passage_context, passage_scopes, periods_in, scopes_in
 
-_HEDGE = re.compile(r"^(?:听说|据说|有人说|核实一下[:：]?|请问)|(?:对吗|是吗|对吧|是不是|吗)[？?。!！\s]*$")
-_SPLIT = re.compile(r"[；;。！!？?\n]+")
+METRIC_MIN = 0.5  # as in rag.verify: share of the claim's metric bigrams found around the passage figure
+WIDE = 0.8  # a metric named earlier in the sentence binds less tightly than one in the figure's own clause
+CONFLICT_MIN = 0.8  # two passage figures rival each other only when their metric contexts match both ways
+RESTATE_MIN = 0.8  # statement without metric words: share of its bigrams one passage sentence must contain
+TIE = 1e-6
+
+_LEAD = re.compile(r"^(?:我?听说|据说|有人说|网上说|据报道|帮我核实一下|核实一下|请核实|确认一下|请问)[，,:：\s]*")
+_TAIL = re.compile(r"[，,\s]*(?:是这样吗|是真的吗|对不对|是不是|没错吧|对吗|是吗|对吧|吗|吧|呢)?[？?。！!\s]*$")
+_MID = re.compile(r"是不是|是否")
+_SENTENCE = "。！？!?；;\n"
+# What may precede a year without making the clause a dated fact: "截至2020年底", "2024年，高新区…".
+_FRAMING = re.compile(r"截至|截止|到|至|自|从|在|于|是|昆山高新区|高新区|昆山市|全市|昆山|[^\u4e00-\u9fff]")
+# "占昆山市比重", "占全市1/4": that city is the denominator, not the area the figure belongs to.
+_DENOMINATOR = re.compile(r"(?<=占)(?:昆山市|全市|昆山)")
+_FILLER = re.compile(r"[是为的了]")
 
 
-def check_claim(claim: str, retriever: Any, k: int = 5) -> dict[str, Any]:
-    """Verdict per atomic statement (one sentence/clause with a figure) and overall."""
-    statements = []
-    for part in _SPLIT.split(claim):
-        text = _HEDGE.sub("", part.strip()).strip("，, ")
-        if not text:
-            continue
-        hits = retriever.search(text, k)
-        premise = check_premise(text + "吗？", hits)
-        if premise is None:
-            statements.append({"text": text, "verdict": "not_found", "evidence": [], "source_value": None})
-            continue
-        h = hits[premise.passage - 1].chunk
-        statements.append(
-            {
-                "text": text,
-                "verdict": "supported" if premise.agrees else "contradicted",
-                "evidence": [{"doc": h.doc, "title": h.title, "section": h.section, "text": premise.sentence}],
-                "source_value": premise.source,
-            }
-        )
-    verdicts = [s["verdict"] for s in statements]
+class Searcher(Protocol):
+    def search(self, question: str, k: int | None = None) -> list[Hit]: ...
+
+
+@dataclass(frozen=True)
+class Statement:
+    text: str
+    context: str  # the sentence up to the statement's end: where its figures' metrics are read
+    figures: tuple[Figure, ...]  # what it asserts; spans index `context`
+    periods: frozenset[str]  # own, else inherited from the statements before it
+    scopes: frozenset[str]
+    query: str  # inherited period/scope words + the previous statement + its text
+
+
+@dataclass(frozen=True)
+class _Stated:
+    """A figure as a passage states it, with what it is bound to."""
+
+    fig: Figure
+    raw: str  # as shown to the user, qualifier and unit included ("近100家", "6.2万人")
+    context: set[str]  # metric bigrams of its clause (rag.verify.passage_context)
+    wide: set[str]  # … of its sentence up to it ("…综合评价结果中，昆山高新区…位列第33位")
+    grams: set[str]  # bigrams of its whole sentence, figures blanked
+    periods: frozenset[str]
+    scopes: frozenset[str]
+    chunk: Chunk
+    span: tuple[int, int]  # its sentence (or table row) in chunk.text
+
+
+class _Bound(NamedTuple):
+    score: float  # how well the passage figure's metric matches the claimed one
+    tight: bool  # matched in its own clause
+    near: float  # closeness of its sentence to the whole statement: breaks ties
+    s: _Stated
+
+
+def normalize_claim(sentence: str) -> str:
+    """Drop hedges and question endings: "听说…是不是1135.1亿元，对吗？" → "…是1135.1亿元"."""
+    return _MID.sub("是", _TAIL.sub("", _LEAD.sub("", sentence.strip()))).strip("，, ")
+
+
+def _mask(text: str) -> str:
+    """Figures and denominators blanked (same length, so spans hold): no 亿元/年 residue reads as a metric.
+
+    A 、 right after a figure ends a list item ("众创空间数36个、新型研发机构5个"): it becomes a clause break,
+    so the next item's metric does not take in this one's.
+    """
+    for f in extract_figures(text):
+        sep = "，" if text[f.end : f.end + 1] == "、" else ""
+        text = text[: f.start] + " " * (f.end - f.start) + sep + text[f.end + len(sep) :]
+    return _DENOMINATOR.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def _dated(f: Figure, text: str) -> bool:
+    """Years and the month/day after them ("2021年12月24日") date a statement rather than assert a figure."""
+    return f.kind == "year" or (f.unit in ("月", "日") and "个" not in f.raw and text[f.start - 1 : f.start] in "年月")
+
+
+def _is_fact(clause: str) -> bool:
+    figs = extract_figures(clause)
+    if any(not _dated(f, clause) for f in figs):
+        return True
+    # "中科可控于2018年落户…" and "2025年是…收官之年" assert their year; "2024年，…" and "截至2020年底" only date
+    # what follows.
+    return bool(figs) and (len(_FRAMING.sub("", clause[: figs[0].start])) >= 2 or clause[figs[0].end :][:1] == "是")
+
+
+def split_statements(claim: str) -> list[Statement]:
+    """Atomic statements of `claim`, each with the period and scope it speaks of (own or inherited)."""
+    out: list[Statement] = []
+    periods: frozenset[str] = frozenset()
+    scopes: frozenset[str] = frozenset()
+    for raw in re.split(f"[{_SENTENCE}]", claim):
+        sent = re.sub(r"[（(]([^（()）]*)[）)]", r"，\1，", normalize_claim(raw))  # an aside is a clause too
+        cuts, start, lo = [], 0, 0
+        for hi in [m.end() for m in re.finditer(r"[，,]", sent)] + [len(sent)]:
+            if _is_fact(sent[lo:hi]):  # figure-free clauses before it belong to it ("2024年，…")
+                cuts.append((start, hi))
+                start = hi
+            lo = hi
+        if re.search(r"[\u4e00-\u9fff]", sent[start:]):
+            cuts.append((start, len(sent)))
+        prev = ""
+        for a, b in cuts:
+            text, context = sent[a:b].strip("，, "), sent[:b].rstrip("，, ")
+            figs = [f for f in extract_figures(context) if a <= f.start < b]
+            own = [f for f in figs if not _dated(f, context)] or [
+                f for f in figs if f.kind == "year" and _is_fact(text)
+            ]
+            periods = frozenset(periods_in(text)) or periods
+            scopes = frozenset(scopes_in(_DENOMINATOR.sub("", text))) or scopes
+            said = prev + text  # inherited words go into the query only when it does not say them
+            words = [p + "年" if p.isdigit() else p for p in sorted(periods - periods_in(said))]
+            words += [{"zone": "昆山高新区", "city": "昆山市"}[s] for s in sorted(scopes - scopes_in(said))]
+            out.append(Statement(text, context, tuple(own), periods, scopes, "".join(words) + said))
+            prev = text
+    return out
+
+
+def _stated(chunk: Chunk) -> Iterator[_Stated]:
+    """Every figure of a passage with its metric context, period and scope."""
+    if chunk.kind == "table_row":
+        # "表1 …｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2": each value is
+        # read as "海内外高层次人才6.2万人", for the period its column names.
+        cells = chunk.text.split("｜")
+        name = cells[1].split("：", 1)[-1] if len(cells) > 2 else ""
+        unit = re.search(r"[（(]([^（()）]*)[）)]$", name)
+        label = re.sub(r"[（(][^（()）]*[）)]", "", name)
+        for cell in cells[2:]:
+            column, _, value = cell.rpartition("：")
+            synth = label + value + (unit.group(1) if unit else "")
+            for g in [g for g in extract_figures(synth) if g.start >= len(label)][:1]:
+                ctx, scopes = passage_context(_mask(synth), g), frozenset({chunk.scope} - {"unknown"})
+                periods, span = frozenset(periods_in(column)), (0, len(chunk.text))
+                yield _Stated(g, g.raw, ctx, ctx, bigrams(_mask(synth)), periods, scopes, chunk, span)
+        return
+    masked = replace(chunk, text=_mask(chunk.text))
+    spans = sentence_spans(chunk.text)
+    for g in extract_figures(chunk.text):
+        s, e = next(((s, e) for s, e in spans if s <= g.start < e), (0, len(chunk.text)))
+        lead = re.sub(r"[，,：:]", " ", masked.text[s : g.start]) + masked.text[g.start : g.end]
+        wide = passage_context(lead, replace(g, start=g.start - s, end=g.end - s))
+        raw = g.raw if g.kind == "comparison" or not g.op else g.op + g.raw
+        periods, scopes = frozenset(governing_periods(chunk, g.start)), frozenset(passage_scopes(masked, g.start))
+        grams = bigrams(masked.text[s:e])
+        yield _Stated(g, raw, passage_context(masked.text, g), wide, grams, periods, scopes, chunk, (s, e))
+
+
+def _comparable(a: Figure, b: Figure) -> bool:
+    kinds = {"comparison": "number"}
+    return kinds.get(a.kind, a.kind) == kinds.get(b.kind, b.kind) and (a.unit == b.unit or not a.unit or not b.unit)
+
+
+def _meets(a: frozenset[str], b: frozenset[str]) -> bool:
+    return not a or not b or bool(a & b)
+
+
+def _sentence(s: _Stated) -> str:
+    return s.chunk.text[s.span[0] : s.span[1]]
+
+
+def _bind(st: Statement, fig: Figure, stated: Sequence[_Stated]) -> list[_Bound]:
+    """Passage figures comparable to `fig` whose metric matches its metric, best first."""
+    masked = _mask(st.context)
+    after = re.split(r"[，,]", masked[fig.start :], maxsplit=1)[0]  # "汇聚近100家数字经济生态企业"
+    metrics = [
+        m for m in (claim_metric(masked, fig), claim_metric(after, replace(fig, start=0, end=len(fig.raw)))) if m
+    ]
+    out = []
+    for s in stated:
+        if metrics:
+            tight = max(overlap(m, s.context) for m in metrics)
+            score = tight if tight >= METRIC_MIN else WIDE * max(overlap(m, s.wide) for m in metrics)
+        else:  # no metric words ("高新区位居第31名"): the sentence must restate the whole statement
+            tight = score = _restates(st.text, s.grams)
+        if _comparable(fig, s.fig) and score >= METRIC_MIN:
+            out.append(_Bound(score, tight >= METRIC_MIN, overlap(bigrams(st.query), bigrams(_sentence(s))), s))
+    return sorted(out, key=lambda b: (-b.score, -b.near))
+
+
+def judge_figure(st: Statement, fig: Figure, stated: Sequence[_Stated]) -> tuple[str, str, list[_Stated]]:
+    """(verdict, reason, evidence) for one claimed figure; evidence[0] decides, the rest disagree with it."""
+    bound = _bind(st, fig, stated)
+    periods = frozenset() if fig.kind == "year" else st.periods  # a dated fact's year is the figure itself
+    exact = [b for b in bound if _meets(periods, b.s.periods) and _meets(st.scopes, b.s.scopes)]
+    # Only a value in the same unit gainsays: a bare "1500" (of "1500余项") says nothing against "806家".
+    differs = [b for b in exact if not same_figure(fig, b.s.fig) and b.s.fig.unit == fig.unit]
+    win, verdict, reason = None, "not_found", "absent"
+    for b in exact:  # the claimed figure wins unless another is bound more tightly for the same period
+        if same_figure(fig, b.s.fig) and not any(
+            d.tight and d.score > b.score + TIE and _meets(b.s.periods, d.s.periods) for d in differs
+        ):
+            win, verdict, reason = b, "supported", "match"
+            break
+    if win is None and differs:
+        win, verdict, reason = differs[0], "contradicted", "value"
+    for b in bound if win is None else ():  # the very figure, but for another year or the other area
+        if same_figure(fig, b.s.fig) and (_meets(st.scopes, b.s.scopes) or _meets(periods, b.s.periods)):
+            win, verdict = b, "contradicted"
+            reason = "period" if _meets(st.scopes, b.s.scopes) else "scope"
+            break
+    if win is None:
+        return verdict, reason, []
+    w = win.s
+    rivals = [
+        b.s for b in exact
+        if b.score >= win.score - TIE and not same_figure(w.fig, b.s.fig) and b.s.fig.unit == w.fig.unit
+        and _sentence(b.s) != _sentence(w) and _meets(w.periods, b.s.periods) and _meets(w.scopes, b.s.scopes)
+        and min(overlap(w.context, b.s.context), overlap(b.s.context, w.context)) >= CONFLICT_MIN
+    ]  # fmt: skip
+    return verdict, reason, [w, *rivals]
+
+
+def _source_span(chunk: Chunk, s: int, e: int) -> tuple[int, int]:
+    """Exact source offsets of chunk.text[s:e]: cleaning drops only whitespace (and page markers) inside it."""
+    if chunk.kind == "table_row" or not chunk.source:
+        whole = (s, e) == (0, len(chunk.text))
+        return (chunk.start, chunk.end) if whole else (source_offset(chunk, s), source_offset(chunk, e))
+    keep = [i for i, ch in enumerate(chunk.source) if not ch.isspace()]
+    flat = "".join(chunk.source[i] for i in keep)
+    want = re.sub(r"\s", "", chunk.text[s:e])
+    at = flat.find(want, len(re.sub(r"\s", "", chunk.text[:s])))
+    if want and at >= 0:
+        return chunk.start + keep[at], chunk.start + keep[at + len(want) - 1] + 1
+    head, tail = flat.find(want[:6]), flat.find(want[-6:])
+    if want and 0 <= head <= tail:  # a page marker inside the sentence: anchor both ends
+        return chunk.start + keep[head], chunk.start + keep[tail + len(want[-6:]) - 1] + 1
+    return source_offset(chunk, s), source_offset(chunk, e)
+
+
+def _evidence(chunk: Chunk, span: tuple[int, int]) -> dict[str, Any]:
+    start, end = _source_span(chunk, *span)
+    text = chunk.text[span[0] : span[1]]
+    return {"doc": chunk.doc, "title": chunk.title, "section": chunk.section, "text": text, "start": start, "end": end}
+
+
+def _restates(text: str, grams: set[str]) -> float:
+    """Share of `text`'s bigrams (figures and fillers aside) that a sentence's `grams` hold, or 0 below RESTATE_MIN
+    or when a character inside a word is not the source's (首个设立在县级市 → 地级市 loses both its bigrams)."""
+    runs = re.findall(r"[\u4e00-\u9fff]+", _FILLER.sub(" ", _mask(text)))
+    swapped = any(
+        r[i - 1 : i + 1] not in grams and r[i : i + 2] not in grams for r in runs for i in range(1, len(r) - 1)
+    )
+    share = overlap(bigrams(" ".join(runs)), grams)
+    return 0.0 if swapped or share < RESTATE_MIN else share
+
+
+def _restated(st: Statement, hits: Sequence[Hit]) -> tuple[str, list[dict[str, Any]], str | None]:
+    """(verdict, evidence, source value) of a statement that asserts no figure: the passage sentence that
+    restates it supports it, or contradicts it when it dates the event otherwise ("2026年1月9日…上市")."""
+    best, found, dates = 0.0, None, extract_figures(st.text)
+    for h in hits:
+        for s, e in sentence_spans(h.chunk.text):
+            sent = h.chunk.text[s:e]
+            scopes = frozenset(scopes_in(_DENOMINATOR.sub("", sent))) or frozenset({h.chunk.scope} - {"unknown"})
+            # Undated, it speaks of the period it inherits; dated, its own dates are compared below.
+            periods = frozenset(periods_in(sent)) or frozenset(governing_periods(h.chunk, s))
+            if _meets(st.scopes, scopes) and (dates or _meets(st.periods, periods)):
+                score = _restates(st.text, bigrams(_mask(sent)))
+                if score > best:
+                    best, found = score, (h.chunk, (s, e), extract_figures(sent))
+    if found is None:
+        return "not_found", [], None
+    chunk, span, figs = found
+    if all(any(same_figure(f, g) for g in figs) for f in dates):
+        return "supported", [_evidence(chunk, span)], None
+    other = _redated(dates, figs)
+    return ("contradicted", [_evidence(chunk, span)], other.raw) if other else ("not_found", [], None)
+
+
+def _redated(dates: Sequence[Figure], figs: Sequence[Figure]) -> Figure | None:
+    """The passage's own date where a claimed one is missing from it (claimed 2月, the sentence says 1月)."""
+    missing = [f for f in dates if not any(same_figure(f, g) for g in figs)]
+    other = [g for g in figs if missing and _comparable(missing[0], g) and not any(same_figure(g, f) for f in dates)]
+    return other[0] if other else None
+
+
+def _overall(verdicts: Sequence[str]) -> str:
     if "contradicted" in verdicts:
-        overall = "contradicted"
-    elif verdicts and all(v == "supported" for v in verdicts):
-        overall = "supported"
-    else:
-        overall = "not_found"
-    return {"claim": claim, "verdict": overall, "statements": statements}
+        return "contradicted"
+    return "supported" if verdicts and all(v == "supported" for v in verdicts) else "not_found"
+
+
+def check_statement(st: Statement, hits: Sequence[Hit]) -> dict[str, Any]:
+    """Verdict, evidence and source value for one statement against the retrieved passages."""
+    stated = [s for h in hits for s in _stated(h.chunk)]
+    results = [judge_figure(st, f, stated) for f in st.figures]
+    # A figure that only describes ("两大主导产业", "1.71平方米的组件") is backed by its neighbour's sentence.
+    backing = [_sentence(ev[0]) for v, _, ev in results if v == "supported"]
+    for i, f in enumerate(st.figures):
+        if results[i][0] == "not_found" and any(same_figure(f, g) for t in backing for g in extract_figures(t)):
+            results[i] = ("supported", "match", [])
+    verdict = _overall([v for v, _, _ in results])
+    reason, w, evidence = "absent", None, []
+    if verdict != "not_found":
+        reason, ev = next((r, ev) for v, r, ev in results if v == verdict)
+        w = ev[0] if verdict == "contradicted" else None
+        evidence = [_evidence(s.chunk, s.span) for v, _, ev in results if v == verdict for s in ev]
+    value = w.raw if w else None
+    months = [f for f in extract_figures(st.text) if _dated(f, st.text) and f.kind != "year"]
+    other = _redated(months, extract_figures(evidence[0]["text"])) if verdict == "supported" and months else None
+    if other is not None:  # the right figure, but the sentence that states it dates it otherwise
+        verdict, reason, value = "contradicted", "period", other.raw
+    if not st.figures or (verdict == "not_found" and all(f.kind == "year" for f in st.figures)):
+        verdict, evidence, value = _restated(st, hits)
+        reason = {"supported": "match", "contradicted": "value"}.get(verdict, "absent")
+    return {
+        "text": st.text,
+        "verdict": verdict,
+        "reason": reason,
+        "evidence": list({(e["doc"], e["start"], e["end"]): e for e in evidence}.values()),
+        "source_value": value,
+        "source_period": sorted(w.periods) if w and reason == "period" else None,
+        "source_scope": sorted(w.scopes) if w and reason == "scope" else None,
+        "conflict": any(len(ev) > 1 for v, _, ev in results if v == verdict),
+        "periods": sorted(st.periods),
+        "scopes": sorted(st.scopes),
+    }
+
+
+def check_claim(claim: str, retriever: Searcher, k: int = 8) -> dict[str, Any]:
+    """Verdict per atomic statement, and overall: contradicted if any is, supported if all are, else not_found."""
+    statements = [check_statement(st, retriever.search(st.query, k)) for st in split_statements(claim)]
+    return {"claim": claim, "verdict": _overall([s["verdict"] for s in statements]), "statements": statements}

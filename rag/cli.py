@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from rag.settings import Settings
 from rag.types import Hit
 
@@ -365,6 +367,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.fn(args)
     except CliError as e:
         print(f"gaoxin: error: {e}", file=sys.stderr)
+        return 2
+    except ValidationError as e:  # a bad GAOXIN_* variable or option value: say which, without a traceback
+        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}" for err in e.errors())
+        print(f"gaoxin: error: invalid setting ({problems}); check the GAOXIN_* environment variables", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -73,3 +73,12 @@ def test_eval_retrieval_prints_metrics(tmp_path):
     assert p.returncode == 0, p.stderr
     m = json.loads(p.stdout)
     assert m["n"] == 1 and m["recall@5"] == 1.0
+
+
+def test_a_bad_setting_in_the_environment_is_one_clear_line(monkeypatch, capsys):
+    from rag.cli import main
+
+    monkeypatch.setenv("GAOXIN_WINDOW", "9")
+    assert main(["search", "高新区"]) == 2
+    err = capsys.readouterr().err
+    assert "window" in err and "GAOXIN_" in err and "Traceback" not in err
