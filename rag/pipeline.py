@@ -21,6 +21,7 @@ from dataclasses import replace
 from string import Template
 from typing import Any
 
+from rag.arith import derive
 from rag.cite import resolve_citations
 from rag.conflict import conflicts
 from rag.prompt import REFUSAL, build_messages, load_prompts
@@ -131,6 +132,9 @@ class Pipeline:
             ver = self._refusal_with_nearest(standalone, passages, ver)
         else:
             ver = self._with_conflicts(passages, ver)
+            computed = derive(standalone, ver.text)
+            if computed:
+                ver = replace(ver, text=ver.text + computed)
         yield done(ver.text, ver.refused, ver, first)
 
     @staticmethod

@@ -203,15 +203,31 @@ def _chunk_periods(chunk: Chunk) -> set[str]:
     return out
 
 
+_BASELINE = re.compile(r"(?:较|比|相较|相比|较之)[“\"]?$")
+
+
 def governing_periods(chunk: Chunk, pos: int) -> set[str]:
-    """Periods that govern the passage text at `pos`: its sentence's, else the nearest earlier one, else the chunk's."""
+    """Periods that govern the passage text at `pos`: those named before it in its sentence (else after
+    it), else the nearest earlier sentence's, else the chunk's.
+
+    A baseline ("较2015年上升24个位次", "较“十二五”末") is what a figure is compared with, not its period:
+    in "2020年位列第39名，较2015年上升24个位次" the 39 is 2020's rank, never 2015's.
+
+    >>> from rag.types import Chunk
+    >>> t = "2020年位列第39名，较2015年上升24个位次。"
+    >>> sorted(governing_periods(Chunk("c", "d", "T", "", t, 0, len(t)), t.index("39")))
+    ['2020']
+    """
     text = chunk.text
     s_lo = max((text.rfind(ch, 0, pos) for ch in _SENTENCE), default=-1) + 1
     s_hi = min([i for i in (text.find(ch, pos) for ch in _SENTENCE) if i != -1] or [len(text)])
     labels = _labels(text)
-    own = {lab for p, lab in labels if s_lo <= p < s_hi}
+    own = [(p, lab) for p, lab in labels if s_lo <= p < s_hi and not _BASELINE.search(text[max(0, p - 3) : p])]
+    before = {lab for p, lab in own if p < pos}
+    if before:
+        return before
     if own:
-        return own
+        return {lab for _, lab in own}
     before = [lab for p, lab in labels if p < s_lo]
     if before:
         return {before[-1]}
@@ -422,6 +438,9 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
 
     # Kept sentences, else the refusal the model itself gave, else a verbatim quote, else the refusal.
     fallback = refused = False
+    if kept and not yes_no and not states_asked_unit(question, "".join(kept)):
+        # "年产能是多少GW？" answered without any figure in GW does not answer it, however true it is.
+        said_refusal, kept = True, []
     if kept:
         out = "".join(kept)
     elif said_refusal and not unsupported:
@@ -441,6 +460,24 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
         fallback=fallback,
         refused=refused,
     )
+
+
+_ASKED_UNIT = re.compile(r"多少(?:个)?(GW|MW|万台|台|万人|人|家|个|项|件|亿美元|万美元|亿元|万元|万平方米|平方米)")
+
+
+def states_asked_unit(question: str, answer: str) -> bool:
+    """False only when the question asks "多少<unit>" and the answer states no figure in that unit.
+
+    >>> states_asked_unit("年产能具体是多少GW？", "GW级叠层组件生产基地竣工投产[1]。")
+    False
+    >>> states_asked_unit("获评瑞羚企业多少家？", "72家[1]")
+    True
+    """
+    m = _ASKED_UNIT.search(question)
+    if not m:
+        return True
+    unit = m.group(1)
+    return bool(re.search(r"\d[\d.,]*\s*[万亿]?" + re.escape(unit.lstrip("万亿")), strip_markers(answer)))
 
 
 # --------------------------------------------------------------------------- extractive
@@ -476,6 +513,8 @@ def extractive_answer(
                 continue
             scopes = passage_scopes(chunk, s)
             if q_scopes and scopes and not (q_scopes & scopes):
+                continue
+            if not states_asked_unit(question, sent):
                 continue
             score = overlap(key, bigrams(sent))
             if wants_figure and any(f.kind != "year" for f in extract_figures(sent)):

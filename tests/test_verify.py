@@ -216,3 +216,18 @@ def test_nearest_other_shows_the_year_the_documents_do_cover(gdp):
     assert extractive_answer("2023年昆山高新区地区生产总值是多少？", [gdp]) == ""  # strict: never another year
     assert nearest_other("地区生产总值是多少？", [gdp]) == ""  # no period or scope asked: nothing to add
     assert nearest_other("2023年宁德时代的营收是多少？", [gdp]) == ""  # another metric altogether
+
+
+def test_an_answer_without_the_asked_unit_does_not_answer(gdp):
+    """"多少亿元" answered with no figure in 亿元 is not an answer, however true its sentence is."""
+    v = verify("2024年昆山高新区经济运行稳中有进[1]。", [gdp], "2024年昆山高新区地区生产总值是多少亿元？")
+    assert "1135.1亿元" in v.text and v.fallback  # the quote that does state it stands in
+
+
+def test_arithmetic_the_question_asks_for_is_computed_from_stated_figures():
+    from rag.arith import derive
+
+    answer = "2021年昆山高新区地区生产总值965亿元[1]。2024年地区生产总值1135.1亿元，同比增长6.3%[2]。"
+    assert derive("从2021年到2024年，昆山高新区GDP增加了多少亿元？", answer).endswith("= 170.1亿元。")
+    assert derive("2024年昆山高新区GDP是多少？", answer) == ""  # no total or change asked
+    assert derive("一共多少？", "只有一个数字965亿元[1]。") == ""  # nothing to combine
