@@ -565,6 +565,7 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
     q_scopes = scopes_in(q)
     # Non-year figures first: "2024年GDP达1235亿元吗" asserts the GDP, the year only frames it.
     ordered = [f for f in figs if f.kind != "year"] + [f for f in figs if f.kind == "year"]
+    found: list[PremiseCheck] = []
     for fig in ordered:
         metric = claim_metric(q, fig) if fig.kind != "year" else _year_context(q, fig)
         if not metric:
@@ -593,14 +594,13 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
                     best = cand
         if best is not None:
             _, agrees, n, g, chunk = best
-            return PremiseCheck(
-                claimed=fig.raw,
-                agrees=agrees,
-                source=g.raw,
-                passage=n,
-                sentence=_sentence_at(chunk.text, g.start),
+            found.append(
+                PremiseCheck(
+                    claimed=fig.raw, agrees=agrees, source=g.raw, passage=n, sentence=_sentence_at(chunk.text, g.start)
+                )
             )
-    return None
+    # One wrong figure makes the premise wrong: "1.71平方米组件效率是28.36%吗" agrees on 1.71平方米 only.
+    return next((f for f in found if not f.agrees), found[0] if found else None)
 
 
 def comparable(a: Figure, b: Figure) -> bool:

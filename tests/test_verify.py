@@ -231,3 +231,10 @@ def test_arithmetic_the_question_asks_for_is_computed_from_stated_figures():
     assert derive("从2021年到2024年，昆山高新区GDP增加了多少亿元？", answer).endswith("= 170.1亿元。")
     assert derive("2024年昆山高新区GDP是多少？", answer) == ""  # no total or change asked
     assert derive("一共多少？", "只有一个数字965亿元[1]。") == ""  # nothing to combine
+
+
+def test_premise_with_one_right_and_one_wrong_figure_is_wrong():
+    """Agreeing on the descriptor (1.71平方米) must not confirm the asserted figure (28.36% vs 26.36%)."""
+    h = seed_hit("001", "昆山协鑫光电材料有限公司官宣其1.71平方米", 60, periods=("2024",))
+    p = check_premise("核实一下：协鑫光电1.71平方米钙钛矿叠层组件稳态效率是28.36%吗？", [h])
+    assert p is not None and not p.agrees and p.source == "26.36%"
