@@ -46,8 +46,9 @@ eval: index
 	$(GAOXIN) eval --retrieval ../shared/eval/dev.jsonl
 	$(GAOXIN) eval ../shared/eval/dev.jsonl
 
+# Writes benchmarks/report.md + report.png; `make bench BENCH_ARGS=--quick` for a smoke run.
 bench: index
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf index/CURRENT index/g-* index/.tmp-*
