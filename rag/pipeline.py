@@ -26,6 +26,7 @@ from rag.arith import derive
 from rag.cite import resolve_citations
 from rag.conflict import conflicts
 from rag.prompt import REFUSAL, build_messages, load_prompts
+from rag.query import normalize
 from rag.retrieve import Retriever
 from rag.rewrite import rewrite
 from rag.settings import Settings
@@ -75,7 +76,9 @@ class Pipeline:
         """Yield "hits" (before generation), then "token"s, then one "final" with the verified Answer."""
         t0 = time.perf_counter()
         q, notice = validate(question, self.settings.max_question_chars)
-        standalone = rewrite(q, history)
+        # The model, the verifier and the quote fallback all compare the question with the documents'
+        # wording: give them the normalised form (simplified characters, half-width digits, typos fixed).
+        standalone = normalize(rewrite(q, history))
         hits = tuple(self.retriever.search(standalone, max(self.settings.top_k, self.settings.context_passages)))
         t_ret = time.perf_counter()
         yield StreamEvent(kind="hits", hits=hits)
