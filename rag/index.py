@@ -152,18 +152,37 @@ def read_manifest(settings: Settings) -> dict[str, Any] | None:
         return None
 
 
-def stale_reasons(settings: Settings, manifest: dict[str, Any] | None = None, *, check_model: bool = True) -> list[str]:
-    """Why the index on disk does not match settings + documents (empty list = fresh)."""
+def damaged_files(gen: Path | None, manifest: dict[str, Any]) -> list[str]:
+    """Index files of generation `gen` that are missing or whose sha256 differs from the manifest's."""
+    return [
+        fn
+        for fn, want in manifest.get("files", {}).items()
+        if gen is None or not (gen / fn).is_file() or sha256_file(gen / fn) != want
+    ]
+
+
+def stale_reasons(
+    settings: Settings,
+    manifest: dict[str, Any] | None = None,
+    *,
+    check_model: bool = True,
+    check_files: bool = True,
+) -> list[str]:
+    """Why the index on disk does not match settings + documents (empty list = fresh).
+
+    `check_files=False` skips hashing the index files, for a caller that has just verified them.
+    """
     manifest = manifest if manifest is not None else read_manifest(settings)
     if manifest is None:
         return ["index missing (run `gaoxin index build`)"]
     reasons = []
     # A damaged file makes the index unusable however fresh its manifest: `status` must say so and
     # `build` must rebuild it rather than answer "up to date".
-    gen = _current_dir(settings.index_dir)
-    for fn, want in manifest.get("files", {}).items():
-        if gen is None or not (gen / fn).is_file() or sha256_file(gen / fn) != want:
-            reasons.append(f"index file {fn} is corrupt or truncated (checksum mismatch)")
+    if check_files:
+        reasons += [
+            f"index file {fn} is corrupt or truncated (checksum mismatch)"
+            for fn in damaged_files(_current_dir(settings.index_dir), manifest)
+        ]
     if manifest.get("version") != INDEX_VERSION:
         reasons.append(f"index format {manifest.get('version')} != {INDEX_VERSION}")
     if manifest.get("chunking") != chunking_settings(settings):
@@ -386,15 +405,13 @@ def load(settings: Settings, *, verify: bool = True, check_stale: bool = True) -
         raise IndexUnusable(
             f"index format {manifest.get('version')} is not {INDEX_VERSION}: run `gaoxin index build --force`"
         )
-    if verify:
-        for fn, want in manifest.get("files", {}).items():
-            p = gen / fn
-            if not p.is_file() or sha256_file(p) != want:
-                raise IndexUnusable(
-                    f"index file {fn} is corrupt or truncated (checksum mismatch): run `gaoxin index build --force`"
-                )
+    bad = damaged_files(gen, manifest) if verify else []
+    if bad:
+        raise IndexUnusable(
+            f"index file {bad[0]} is corrupt or truncated (checksum mismatch): run `gaoxin index build --force`"
+        )
     if check_stale:
-        reasons = stale_reasons(settings, manifest)
+        reasons = stale_reasons(settings, manifest, check_files=not verify)
         if reasons:
             raise IndexUnusable("index is stale: " + "; ".join(reasons) + " — run `gaoxin index build`")
     try:
