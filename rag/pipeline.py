@@ -168,19 +168,13 @@ class Pipeline:
     def _with_conflicts(passages: Sequence[Hit], ver: Verification) -> Verification:
         """Sources that give another figure for the same metric, period and scope are shown, not hidden."""
         rivals = conflicts(ver.text, passages)
-        if not rivals:
-            return ver
-        text = ver.text + Template(load_prompts("premise")["conflict"]).safe_substitute(quotes="".join(rivals))
-        return replace(ver, text=text, citations=tuple(resolve_citations(text, passages)))
+        return _append_note(ver, passages, "conflict", quotes="".join(rivals)) if rivals else ver
 
     @staticmethod
     def _refusal_with_nearest(question: str, passages: Sequence[Hit], ver: Verification) -> Verification:
         """A refusal for one period/scope still tells what the documents give for another (still refused)."""
         quote = nearest_other(question, passages)
-        if not quote:
-            return ver
-        text = ver.text + Template(load_prompts("premise")["refusal_nearest"]).safe_substitute(quote=quote)
-        return replace(ver, text=text, citations=tuple(resolve_citations(text, passages)))
+        return _append_note(ver, passages, "refusal_nearest", quote=quote) if quote else ver
 
     def ask(self, question: str, history: Sequence[Message] = ()) -> Answer:
         """The verified Answer (blocking)."""
@@ -194,6 +188,12 @@ class Pipeline:
 
         q, _ = validate(claim, self.settings.max_question_chars)
         return check_claim(q, self.retriever)
+
+
+def _append_note(ver: Verification, passages: Sequence[Hit], template: str, **values: str) -> Verification:
+    """`ver` with the `prompts/premise.yaml` note `template` appended, its `[n]` resolved to citations too."""
+    text = ver.text + Template(load_prompts("premise")[template]).safe_substitute(**values)
+    return replace(ver, text=text, citations=tuple(resolve_citations(text, passages)))
 
 
 _default: Pipeline | None = None

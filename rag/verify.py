@@ -443,12 +443,11 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
         said_refusal, kept = True, []
     if kept:
         out = "".join(kept)
-    elif said_refusal and not unsupported:
-        out = "" if yes_no else extractive_answer(question, passages, min_score=REFUSAL_OVERRIDE_MIN_SCORE)
-        fallback, refused = bool(out), not out
-        out = out or REFUSAL
     else:
-        out = extractive_answer(question, passages)
+        if said_refusal and not unsupported:
+            out = "" if yes_no else extractive_answer(question, passages, min_score=REFUSAL_OVERRIDE_MIN_SCORE)
+        else:
+            out = extractive_answer(question, passages)
         fallback, refused = bool(out), not out
         out = out or REFUSAL
     return Verification(
@@ -473,11 +472,19 @@ def states_asked_unit(question: str, answer: str) -> bool:
     >>> states_asked_unit("获评瑞羚企业多少家？", "72家[1]")
     True
     """
+    return _states_unit(asked_unit(question), answer)
+
+
+def asked_unit(question: str) -> str:
+    """The unit of a "多少<unit>" question ('' when it asks for none)."""
     m = _ASKED_UNIT.search(question)
-    if not m:
+    return m.group(1) if m else ""
+
+
+def _states_unit(unit: str, text: str) -> bool:
+    if not unit:
         return True
-    unit = m.group(1)
-    return bool(re.search(r"\d[\d.,]*\s*[万亿]?" + re.escape(unit.lstrip("万亿")), strip_markers(answer)))
+    return bool(re.search(r"\d[\d.,]*\s*[万亿]?" + re.escape(unit.lstrip("万亿")), strip_markers(text)))
 
 
 # --------------------------------------------------------------------------- extractive
@@ -504,6 +511,7 @@ def extractive_answer(
     q_periods = periods_in(question) if strict else set()
     q_scopes = scopes_in(question) if strict else set()
     wants_figure = bool(re.search(r"多少|几|多大|多高|比重|比例|排名|第几|增长|增速", question))
+    unit = asked_unit(question)
     scored: list[tuple[float, int, str]] = []
     for n, hit in enumerate(passages, start=1):
         chunk = hit.chunk
@@ -514,7 +522,7 @@ def extractive_answer(
             scopes = passage_scopes(chunk, s)
             if q_scopes and scopes and not (q_scopes & scopes):
                 continue
-            if not states_asked_unit(question, sent):
+            if not _states_unit(unit, sent):
                 continue
             score = overlap(key, bigrams(sent))
             if wants_figure and any(f.kind != "year" for f in extract_figures(sent)):
