@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from test_ui_e2e import free_port, stop, wait_until_up
 
 from rag.generate import (
     ExtractiveGenerator,
@@ -154,45 +154,28 @@ def test_transformers_generator_on_a_local_folder(settings, tmp_path, hits):
     assert "".join(g.stream(msgs)) == "".join(first)  # greedy: same prompt, same text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_openai_generator_against_a_real_llama_cpp_server(settings, tmp_path, hits):
     """The scale-out path end to end: `python -m llama_cpp.server` serving the 0.5B GGUF on loopback."""
     gguf = _gguf(settings.model_copy(update={"fast": True}))
-    port = _free_port()
-    log = (tmp_path / "server.log").open("wb")
+    port = free_port()
+    log_path = tmp_path / "server.log"
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "qwen-0.5b",
            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text(errors="replace")[-2000:]
-            try:
-                with urllib.request.urlopen(base + "/models", timeout=2) as resp:
-                    assert "qwen-0.5b" in resp.read().decode()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "llama_cpp.server did not start in 120 s"
-                time.sleep(0.5)
-        s = settings.model_copy(
-            update={"llm_backend": "openai", "llm_model": "qwen-0.5b", "openai_base_url": base, "max_tokens": 96}
-        )
-        question = "2024年昆山高新区的地区生产总值是多少？"
-        pieces = list(make_generator(s).stream(build_messages(question, hits)))
-    finally:
-        proc.terminate()
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            wait_until_up(proc, base + "/models", log_path, timeout_s=120)
+            with urllib.request.urlopen(base + "/models", timeout=5) as resp:
+                assert "qwen-0.5b" in resp.read().decode()
+            s = settings.model_copy(
+                update={"llm_backend": "openai", "llm_model": "qwen-0.5b", "openai_base_url": base, "max_tokens": 96}
+            )
+            question = "2024年昆山高新区的地区生产总值是多少？"
+            pieces = list(make_generator(s).stream(build_messages(question, hits)))
+        finally:
+            stop(proc)
     assert len(pieces) > 1, pieces  # streamed, not one blob
     v = verify("".join(pieces), hits, question)
     assert "1135.1" in v.text and not v.refused, pieces

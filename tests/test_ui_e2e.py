@@ -70,27 +70,37 @@ def live_server(data_dir: Path, **env_extra: str) -> Iterator[str]:
         )
         url = f"http://127.0.0.1:{port}/"
         try:
-            deadline = time.time() + STARTUP_S
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-                try:
-                    with urllib.request.urlopen(url, timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.time() > deadline:
-                    raise RuntimeError(f"server not up after {STARTUP_S}s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.5)
+            wait_until_up(proc, url, log_path)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+            stop(proc)
+
+
+def wait_until_up(proc: subprocess.Popen, url: str, log_path: Path, timeout_s: float = STARTUP_S) -> None:
+    """Return once `url` answers 200; raise with the server log's tail if it exits or `timeout_s` passes."""
+    deadline = time.time() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.time() > deadline:
+            raise RuntimeError(f"server not up after {timeout_s}s:\n{log_path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.5)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate a test server, killing it if it does not exit within 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
