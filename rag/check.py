@@ -36,7 +36,15 @@ from typing import Any, NamedTuple, Protocol
 from rag.cite import bigrams, overlap, sentence_spans, source_offset
 from rag.numbers import extract_figures, same_figure
 from rag.types import Chunk, Figure, Hit
-from rag.verify import claim_metric, governing_periods, passage_context, passage_scopes, periods_in, scopes_in
+from rag.verify import (
+    claim_metric,
+    governing_periods,
+    passage_context,
+    passage_scopes,
+    periods_in,
+    scopes_in,
+    strip_scopes,
+)
 
 METRIC_MIN = 0.5  # as in rag.verify: share of the claim's metric bigrams found around the passage figure
 WIDE = 0.8  # a metric named earlier in the sentence binds less tightly than one in the figure's own clause
@@ -44,7 +52,12 @@ CONFLICT_MIN = 0.8  # two passage figures rival each other only when their metri
 RESTATE_MIN = 0.8  # statement without metric words: share of its bigrams one passage sentence must contain
 TIE = 1e-6
 
-_LEAD = re.compile(r"^(?:我?听说|据说|有人说|网上说|据报道|帮我核实一下|核实一下|请核实|确认一下|请问)[，,:：\s]*")
+_LEAD = re.compile(
+    r"^(?:我?听说|据说|有人说|网上说|据报道|帮我核实一下|核实一下|请核实|确认一下|请问"
+    # "科创规划里写的“…”": which document says it is the claim's source, not part of what it asserts
+    r"|[\u4e00-\u9fff]{0,6}?(?:规划|报道|文件|材料|资料|文章|新闻|报告)(?:里|中|上)?(?:写|说|提|讲|称)(?:的|到的|道|着)?)"
+    r"[，,:：\s]*"
+)
 _TAIL = re.compile(r"[，,\s]*(?:是这样吗|是真的吗|对不对|是不是|没错吧|对吗|是吗|对吧|吗|吧|呢)?[？?。！!\s]*$")
 _MID = re.compile(r"是不是|是否")
 _SENTENCE = "。！？!?；;\n"
@@ -52,7 +65,7 @@ _SENTENCE = "。！？!?；;\n"
 _FRAMING = re.compile(r"截至|截止|到|至|自|从|在|于|是|昆山高新区|高新区|昆山市|全市|昆山|[^\u4e00-\u9fff]")
 # "占昆山市比重", "占全市1/4": that city is the denominator, not the area the figure belongs to.
 _DENOMINATOR = re.compile(r"(?<=占)(?:昆山市|全市|昆山)")
-_FILLER = re.compile(r"[是为的了]")
+_FILLER = re.compile(r"(?:说|指|讲)的是|是指|[是为的了]")
 
 
 class Searcher(Protocol):
@@ -136,7 +149,12 @@ def split_statements(claim: str) -> list[Statement]:
                 start = hi
             lo = hi
         if re.search(r"[\u4e00-\u9fff]", sent[start:]):
-            cuts.append((start, len(sent)))
+            if cuts and scopes_in(sent[start:]) and not extract_figures(sent[start:]):
+                # "…第39名，说的是昆山市的排名吗？": a trailing clause that only names a scope says whose
+                # figure the statement before it is, so it joins that statement.
+                cuts[-1] = (cuts[-1][0], len(sent))
+            else:
+                cuts.append((start, len(sent)))
         prev = ""
         for a, b in cuts:
             text, context = sent[a:b].strip("，, "), sent[:b].rstrip("，, ")
@@ -209,7 +227,7 @@ def _bind(st: Statement, fig: Figure, stated: Sequence[_Stated]) -> list[_Bound]
             tight = max(overlap(m, s.context) for m in metrics)
             score = tight if tight >= METRIC_MIN else WIDE * max(overlap(m, s.wide) for m in metrics)
         else:  # no metric words ("高新区位居第31名"): the sentence must restate the whole statement
-            tight = score = _restates(st.text, s.grams)
+            tight = score = _restates(strip_scopes(st.text), s.grams)  # scope is judged apart, by _meets
         if _comparable(fig, s.fig) and score >= METRIC_MIN:
             out.append(_Bound(score, tight >= METRIC_MIN, overlap(bigrams(st.query), bigrams(_sentence(s))), s))
     return sorted(out, key=lambda b: (-b.score, -b.near))

@@ -106,12 +106,13 @@ def _expand(text: str) -> str:
 def _core(text: str) -> str:
     """Metric words only: no scope names, figures, fillers or punctuation (each removal leaves a gap)."""
     text = _expand(text)
+    # Figures go first, whole: stripping digits first would leave their units ("较2015年" → "年") as metric words.
+    for f in extract_figures(text):
+        text = text[: f.start] + " " * (f.end - f.start) + text[f.end :]
     text = _ZONE.sub(" ", text)
     text = _CITY.sub(" ", text)
     text = _PLAN.sub(" ", text)
     text = re.sub(r"[\d.,%／/]+|[^\u4e00-\u9fffA-Za-z]", " ", text)
-    for f in extract_figures(text):
-        text = text[: f.start] + " " * (f.end - f.start) + text[f.end :]
     return _FILLERS.sub(" ", text)
 
 
@@ -248,6 +249,15 @@ def scopes_in(text: str) -> set[str]:
     return out
 
 
+def strip_scopes(text: str) -> str:
+    """`text` without the names of the zone or the city (scope is compared apart from the metric).
+
+    >>> strip_scopes("说的是昆山市的排名")
+    '说的是 的排名'
+    """
+    return _CITY.sub(" ", _ZONE.sub(" ", text))
+
+
 def passage_scopes(chunk: Chunk, pos: int) -> set[str]:
     """Scope of the passage figure at `pos`: named earlier in its sentence, else the chunk's, else the last named."""
     text = chunk.text
@@ -330,8 +340,22 @@ def same_kind_unit(a: Figure, b: Figure) -> bool:
     return a.kind == b.kind and a.unit == b.unit and a.kind in ("number", "percent")
 
 
+def framed_counts(question: str) -> set[tuple[float, str]]:
+    """Counts the question presupposes ("哪两项" → (2, 项)): an answer that repeats them asserts nothing new.
+
+    >>> framed_counts("通过了哪两项IEC标准认证？")
+    {(2.0, '项')}
+    """
+    return {(f.value, f.unit) for f in extract_figures(question) if f.kind == "number" and question[:f.start].endswith("哪")}
+
+
 def _check_claim(
-    claim: Claim, passages: Sequence[Hit], q_periods: set[str], q_scopes: set[str], yes_no: bool
+    claim: Claim,
+    passages: Sequence[Hit],
+    q_periods: set[str],
+    q_scopes: set[str],
+    yes_no: bool,
+    framed: set[tuple[float, str]] = frozenset(),  # type: ignore[assignment]
 ) -> tuple[ClaimCheck, tuple[int, ...]]:
     """Check one sentence; returns the check and the citation numbers it should carry."""
     plain = strip_markers(claim.text)
@@ -343,6 +367,10 @@ def _check_claim(
     ok: list[bool] = []
     extra: list[int] = []
     for f in figs:
+        if (f.value, f.unit) in framed:
+            checks.append(FigureCheck(raw=f.raw, supported=True, reason="framing"))
+            ok.append(True)
+            continue
         result = FigureCheck(raw=f.raw, supported=False, reason="uncited" if not cites else "not_found")
         reasons = []
         for n in cites:
@@ -417,6 +445,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
     q_periods = periods_in(question)
     q_scopes = scopes_in(question)
     yes_no = is_yes_no(question)
+    framed = framed_counts(question)
     claims = split_claims(text)
     checks: list[ClaimCheck] = []
     kept: list[str] = []
@@ -427,7 +456,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
             said_refusal = True
             checks.append(ClaimCheck(claim=claim, supported=False, reason="refusal"))
             continue
-        check, cites = _check_claim(claim, passages, q_periods, q_scopes, yes_no)
+        check, cites = _check_claim(claim, passages, q_periods, q_scopes, yes_no, framed)
         checks.append(check)
         unsupported += [f.raw for f in check.figures if not f.supported]
         if check.reason == "off_period":

@@ -214,3 +214,13 @@ def test_two_sources_disagreeing_are_both_shown(retriever):
     assert st["verdict"] == "contradicted" and st["conflict"] is True and len(st["evidence"]) == 2
     # With one source only, nothing is in conflict.
     assert only(check_claim(f"2024年昆山高新区地区生产总值{GDP_2024}", Fixed([hit])))["conflict"] is False
+
+
+def test_source_reference_and_scope_question_become_one_statement(retriever):
+    """"规划里写的“…第39名”，说的是昆山市的排名吗？" asks whose figure it is: the plan gives it for the zone."""
+    (rank,) = find("004", r"2020年，昆山高新区在国家级高新区排名中位列(第\d+名)")
+    r = check_claim(f"科创规划里写的“2020年排名{rank}”，说的是昆山市的排名吗？", retriever)
+    (st,) = r["statements"]
+    assert st["text"].startswith("“2020年") and st["scopes"] == ["city"]
+    assert (r["verdict"], st["reason"], st["source_scope"]) == ("contradicted", "scope", ["zone"])
+    assert rank in st["evidence"][0]["text"] and "昆山高新区" in st["evidence"][0]["text"]

@@ -238,3 +238,25 @@ def test_premise_with_one_right_and_one_wrong_figure_is_wrong():
     h = seed_hit("001", "昆山协鑫光电材料有限公司官宣其1.71平方米", 60, periods=("2024",))
     p = check_premise("核实一下：协鑫光电1.71平方米钙钛矿叠层组件稳态效率是28.36%吗？", [h])
     assert p is not None and not p.agrees and p.source == "26.36%"
+
+
+def test_a_count_the_question_presupposes_is_not_an_unsupported_figure():
+    """"哪两项…" frames the question: an answer naming both items may say 两项 without a passage saying it."""
+    h = seed_hit("000", "2平方米+商用大尺寸钙钛矿晶硅叠层组件", 120, periods=("2026",))
+    q = "协鑫光电的组件通过了哪两项IEC标准认证？"
+    v = verify("通过了IEC 61215和IEC 61730两项标准认证[1]。", [h], q)
+    assert not v.refused and "61215" in v.text and v.unsupported_numbers == ()
+    # The same count is checked as usual when the question does not presuppose it.
+    assert "两项" in verify("通过了IEC 61215和IEC 61730两项标准认证[1]。", [h], "组件通过了什么认证？").unsupported_numbers
+
+
+def test_a_baseline_year_does_not_become_a_metric_word():
+    """"较2015年上升24个位次": the metric of 24个 is 位次, not the 年 left over from the year."""
+    path = next((ROOT / "seeds").glob("004_*.txt"))
+    plan = "".join(path.read_text(encoding="utf-8").split())  # the plan's PDF text, wraps and spaces squeezed out
+    i = plan.index("2020年，昆山高新区在国家级高新区排名中位列")
+    chunk = Chunk(id="004:rank", doc=path.name, title="T", section="", text=plan[i : i + 60], start=i, end=i + 60,
+                  periods=("2020",), scope="city")
+    h = Hit(chunk=chunk, score=1.0)
+    v = verify("2020年，昆山高新区在国家级高新区排名中位列第39名，较2015年上升24个位次[1]。", [h], "排名多少？")
+    assert not v.refused and v.unsupported_numbers == ()
