@@ -346,7 +346,11 @@ def framed_counts(question: str) -> set[tuple[float, str]]:
     >>> framed_counts("通过了哪两项IEC标准认证？")
     {(2.0, '项')}
     """
-    return {(f.value, f.unit) for f in extract_figures(question) if f.kind == "number" and question[:f.start].endswith("哪")}
+    return {
+        (f.value, f.unit)
+        for f in extract_figures(question)
+        if f.kind == "number" and question[: f.start].endswith("哪")
+    }
 
 
 def _check_claim(

@@ -217,7 +217,7 @@ def test_two_sources_disagreeing_are_both_shown(retriever):
 
 
 def test_source_reference_and_scope_question_become_one_statement(retriever):
-    """"规划里写的“…第39名”，说的是昆山市的排名吗？" asks whose figure it is: the plan gives it for the zone."""
+    """ "规划里写的“…第39名”，说的是昆山市的排名吗？" asks whose figure it is: the plan gives it for the zone."""
     (rank,) = find("004", r"2020年，昆山高新区在国家级高新区排名中位列(第\d+名)")
     r = check_claim(f"科创规划里写的“2020年排名{rank}”，说的是昆山市的排名吗？", retriever)
     (st,) = r["statements"]

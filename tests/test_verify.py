@@ -19,8 +19,17 @@ def seed_hit(prefix: str, needle: str, length: int, scope="zone", periods=()) ->
     t = text[i : i + length]
     if prefix == "004":  # the plan is PDF text: join its hard line wraps as the cleaner does
         t = t.replace("\n", "")
-    chunk = Chunk(id=f"{prefix}:{i}", doc=path.name, title="T", section="", text=t, start=i, end=i + length,
-                  periods=periods, scope=scope)
+    chunk = Chunk(
+        id=f"{prefix}:{i}",
+        doc=path.name,
+        title="T",
+        section="",
+        text=t,
+        start=i,
+        end=i + length,
+        periods=periods,
+        scope=scope,
+    )
     return Hit(chunk=chunk, score=1.0)
 
 
@@ -192,8 +201,20 @@ def test_premise_answers_from_prompts_pass_the_checker(gdp, question):
 
 def test_scope_named_after_the_figure_is_commentary_not_subject():
     text = "2025年前三季度，实际使用外资2.27亿美元，同比增长13.3%，彰显出昆山市对外开放高地的强劲韧性。"
-    hit = Hit(chunk=Chunk(id="x", doc="d", title="T", section="", text=text, start=0, end=len(text),
-                          periods=("2025前三季度",), scope="zone"), score=1.0)
+    hit = Hit(
+        chunk=Chunk(
+            id="x",
+            doc="d",
+            title="T",
+            section="",
+            text=text,
+            start=0,
+            end=len(text),
+            periods=("2025前三季度",),
+            scope="zone",
+        ),
+        score=1.0,
+    )
     answer = "2025年前三季度，昆山高新区实际使用外资2.27亿美元，同比增长13.3%[1]。"
     v = verify(answer, [hit], "2025年前三季度，昆山高新区实际使用外资多少？")
     assert v.text == answer and v.unsupported_numbers == ()
@@ -219,7 +240,7 @@ def test_nearest_other_shows_the_year_the_documents_do_cover(gdp):
 
 
 def test_an_answer_without_the_asked_unit_does_not_answer(gdp):
-    """"多少亿元" answered with no figure in 亿元 is not an answer, however true its sentence is."""
+    """ "多少亿元" answered with no figure in 亿元 is not an answer, however true its sentence is."""
     v = verify("2024年昆山高新区经济运行稳中有进[1]。", [gdp], "2024年昆山高新区地区生产总值是多少亿元？")
     assert "1135.1亿元" in v.text and v.fallback  # the quote that does state it stands in
 
@@ -241,22 +262,33 @@ def test_premise_with_one_right_and_one_wrong_figure_is_wrong():
 
 
 def test_a_count_the_question_presupposes_is_not_an_unsupported_figure():
-    """"哪两项…" frames the question: an answer naming both items may say 两项 without a passage saying it."""
+    """ "哪两项…" frames the question: an answer naming both items may say 两项 without a passage saying it."""
     h = seed_hit("000", "2平方米+商用大尺寸钙钛矿晶硅叠层组件", 120, periods=("2026",))
     q = "协鑫光电的组件通过了哪两项IEC标准认证？"
     v = verify("通过了IEC 61215和IEC 61730两项标准认证[1]。", [h], q)
     assert not v.refused and "61215" in v.text and v.unsupported_numbers == ()
     # The same count is checked as usual when the question does not presuppose it.
-    assert "两项" in verify("通过了IEC 61215和IEC 61730两项标准认证[1]。", [h], "组件通过了什么认证？").unsupported_numbers
+    assert (
+        "两项" in verify("通过了IEC 61215和IEC 61730两项标准认证[1]。", [h], "组件通过了什么认证？").unsupported_numbers
+    )
 
 
 def test_a_baseline_year_does_not_become_a_metric_word():
-    """"较2015年上升24个位次": the metric of 24个 is 位次, not the 年 left over from the year."""
+    """ "较2015年上升24个位次": the metric of 24个 is 位次, not the 年 left over from the year."""
     path = next((ROOT / "seeds").glob("004_*.txt"))
     plan = "".join(path.read_text(encoding="utf-8").split())  # the plan's PDF text, wraps and spaces squeezed out
     i = plan.index("2020年，昆山高新区在国家级高新区排名中位列")
-    chunk = Chunk(id="004:rank", doc=path.name, title="T", section="", text=plan[i : i + 60], start=i, end=i + 60,
-                  periods=("2020",), scope="city")
+    chunk = Chunk(
+        id="004:rank",
+        doc=path.name,
+        title="T",
+        section="",
+        text=plan[i : i + 60],
+        start=i,
+        end=i + 60,
+        periods=("2020",),
+        scope="city",
+    )
     h = Hit(chunk=chunk, score=1.0)
     v = verify("2020年，昆山高新区在国家级高新区排名中位列第39名，较2015年上升24个位次[1]。", [h], "排名多少？")
     assert not v.refused and v.unsupported_numbers == ()
