@@ -1,9 +1,13 @@
-"""Arithmetic the question asks for, done by code on figures the verified answer already states.
+"""Arithmetic the question asks for, done by code on figures the documents state.
 
 Small models list the parts ("2021年965亿元…2024年1135.1亿元") but do not add or subtract them
-reliably. When the question asks for a total (加起来, 一共, 合计) or a change (增加了多少, 相差),
-the two stated figures of the same unit whose metric best matches the question are combined here,
-and the sentence shows its operands so a reader can redo it.
+reliably. Two cases are computed here, each shown with its operands so a reader can redo it:
+
+* `derive`: a total (加起来, 一共, 合计) or a change (增加了多少, 相差) of two figures the verified
+  answer states, the pair whose metric best matches the question.
+* `infer`: a value the passages imply but never state: an earlier value from a later one and the
+  change since ("十三五期间增长11.9万人，达45.6万人" → 十二五末 33.7万人; "第39名，较2015年上升24个位次"
+  → 2015年 第63名), or the years between two dated events ("2007年1月成立" … "2026年1月上市" → 19年).
 
 >>> derive("从2021到2024年GDP增加了多少亿元？", "2021年地区生产总值965亿元[1]。2024年地区生产总值1135.1亿元[2]。")
 '按资料数字计算：1135.1亿元 − 965亿元 = 170.1亿元。'
@@ -14,13 +18,14 @@ and the sentence shows its operands so a reader can redo it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from string import Template
 
-from rag.cite import overlap, strip_markers
+from rag.cite import bigrams, overlap, sentence_spans, strip_markers
 from rag.numbers import extract_figures
 from rag.prompt import load_prompts
-from rag.types import Figure
-from rag.verify import claim_metric, question_key
+from rag.types import Figure, Hit
+from rag.verify import claim_metric, governing_periods, passage_scopes, periods_in, question_key, scopes_in
 
 _SUM = re.compile(r"加起来|加在一起|一共|合计|总共|共计|总和")
 _DIFF = re.compile(r"增加了?多少|增长了?多少|多了多少|少了多少|减少了?多少|相差|差了?多少|差距")
@@ -65,4 +70,173 @@ def derive(question: str, answer: str) -> str:
     return Template(load_prompts("premise")["arithmetic"]).substitute(expression=expr)
 
 
-__all__ = ["derive"]
+# ----------------------------------------------------------------------------------------- infer
+
+INFER_MIN_OVERLAP = 0.5  # share of the passage metric's bigrams the question must contain
+_ASKS_INFERENCE = re.compile(r"推算|倒推|推断|估算|算一下|计算|推出")
+_ELAPSED = re.compile(
+    r"从(?P<a>[^，,。？?]{1,10}?)到(?P<b>[^，,。？?]{1,14}?)[，,]?(?:用了|花了|经过|历时|相隔|隔了|共)?(?:大概|大约|约)?(?:多少|几)年"
+)
+_RANK_SHIFT = re.compile(r"较(\d{4})年(上升|提升|前进|提高|下降|后退|下滑)$")
+_RISE = ("上升", "提升", "前进", "提高")
+_GROWTH_TO = re.compile(r"(增长|增加|净增|提高|提升)$")
+_REACH = re.compile(r"^[，,、]?(?:达到|达|至|到)$")
+# Plan periods in order: what a plan period grew from is the end of the one before it.
+_PLANS = ("十一五", "十二五", "十三五", "十四五", "十五五")
+_PLAN_END_YEAR = {"十一五": 2010, "十二五": 2015, "十三五": 2020, "十四五": 2025}
+
+
+def _num(value: float) -> str:
+    return f"{value:.10g}"
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    return sentence_spans(text, "。；;！？!?\n")
+
+
+def _quote(text: str, span: tuple[int, int], n: int) -> str:
+    return re.sub(r"\s*\n\s*", "", text[span[0] : span[1]]).rstrip("。；;，, ") + f"[{n}]"
+
+
+def _rank_shift(sent: str, figs: Sequence[Figure], question: str) -> tuple[Figure, str, str] | None:
+    """The rank before a stated shift.
+
+    "位列第39名，较2015年上升24个位次" → (the 24个 figure, "2015年", "39 + 24 = 63，即第63名").
+    """
+    if not re.search(r"第几|名次|位次|排名|排第", question):
+        return None
+    for f in figs:
+        shift = _RANK_SHIFT.search(sent[: f.start][-12:])
+        rank = next((g for g in reversed(figs) if g.kind == "rank" and g.end <= f.start), None)
+        if f.kind == "number" and shift and rank:
+            sign = 1 if shift.group(2) in _RISE else -1
+            value = _num(rank.value + sign * f.value)
+            op = "+" if sign > 0 else "−"
+            return (
+                f,
+                f"{shift.group(1)}年",
+                f"{_num(rank.value)} {op} {_num(f.value)} = {value}，即第{value}{rank.unit}",
+            )
+    return None
+
+
+def _growth_to(sent: str, figs: Sequence[Figure], plans: set[str]) -> tuple[Figure, str, str] | None:
+    """The value a plan period grew from.
+
+    "十三五期间…增长11.9万人，达45.6万人" → (the 11.9万人 figure, "“十二五”末", "45.6万人 − 11.9万人 = 33.7万人").
+    """
+    for a, b in zip(figs, figs[1:], strict=False):
+        if not (_GROWTH_TO.search(sent[: a.start]) and _REACH.match(sent[a.end : b.start])):
+            continue
+        if a.kind == b.kind == "number" and a.unit == b.unit:
+            earlier = [_PLANS[_PLANS.index(p) - 1] for p in plans if p in _PLANS[1:]]
+            if earlier:
+                return a, f"“{min(earlier)}”末", f"{b.raw} − {a.raw} = {_format(b.value - a.value, b)}"
+    return None
+
+
+def _baselines(question: str, passages: Sequence[Hit]) -> list[tuple[float, str]]:
+    """(score, sentence) for each earlier value the passages imply for the question's period."""
+    q_periods = periods_in(question)
+    # a year asks for the plan period ending then: "2015年" is "十二五末"
+    q_labels = {f"{p}年" for p in q_periods if p.isdigit()} | {
+        f"“{plan}”末" for plan, year in _PLAN_END_YEAR.items() if plan in q_periods or str(year) in q_periods
+    }
+    q_scopes, key = scopes_in(question), question_key(question)
+    out: list[tuple[float, str]] = []
+    for n, hit in enumerate(passages, start=1):
+        text = hit.chunk.text
+        for span in _clauses(text):
+            sent = text[span[0] : span[1]]
+            figs = extract_figures(sent)
+            if not figs:
+                continue
+            plans = periods_in(sent) | governing_periods(hit.chunk, span[0] + figs[0].start)
+            found = _rank_shift(sent, figs, question) or _growth_to(sent, figs, plans)
+            if found is None or found[1] not in q_labels:
+                continue
+            fig, target, expr = found
+            scopes = passage_scopes(hit.chunk, span[0] + fig.start)
+            if q_scopes and scopes and not (q_scopes & scopes):
+                continue
+            head = sent[: fig.start]
+            metric = question_key(re.split(r"[，,]较", head)[0]) or bigrams(head)
+            score = overlap(metric, key)
+            if score >= INFER_MIN_OVERLAP:
+                out.append((score, _render(_quote(text, _clause_of(text, span, fig), n), target, expr)))
+    return out
+
+
+def _clause_of(text: str, span: tuple[int, int], fig: Figure) -> tuple[int, int]:
+    """The sentence `span` cut after the clause holding `fig` (the quote ends where the operands do)."""
+    end = span[0] + fig.end
+    stops = [i for i in (text.find(ch, end, span[1]) for ch in "，,；;。") if i != -1]
+    nxt = min(stops) if stops else span[1]
+    # keep the clause that states the reached value too ("增长11.9万人，达45.6万人")
+    stops2 = [i for i in (text.find(ch, nxt + 1, span[1]) for ch in "，,；;。") if i != -1]
+    if re.match(r"[，,]?(?:达到|达|至|到)", text[nxt : nxt + 3]):
+        nxt = min(stops2) if stops2 else span[1]
+    return span[0], nxt
+
+
+def _render(quotes: str, target: str, expression: str) -> str:
+    return Template(load_prompts("premise")["inference"]).substitute(
+        quotes=quotes, target=target, expression=expression
+    )
+
+
+def _event_date(passages: Sequence[Hit], subject: str, verb: str) -> tuple[int, int, str] | None:
+    """(year, month or 0, quoted clause) of the passage clause that dates `subject`'s `verb` event."""
+    for n, hit in enumerate(passages, start=1):
+        text = hit.chunk.text
+        for span in _clauses(text):
+            sent = text[span[0] : span[1]]
+            if verb not in sent or (subject and subject not in sent):
+                continue
+            years = [f for f in extract_figures(sent) if f.kind == "year" and f.start < sent.index(verb)]
+            if not years:
+                continue
+            y = years[-1]
+            month = re.match(r"(\d{1,2})月", sent[y.end :])
+            return (
+                int(y.value),
+                int(month.group(1)) if month else 0,
+                _quote(text, (span[0], span[0] + sent.index(verb) + len(verb)), n),
+            )
+    return None
+
+
+def _elapsed(question: str, passages: Sequence[Hit]) -> str:
+    m = _ELAPSED.search(question)
+    if not m:
+        return ""
+    subject = re.sub(r"[^\u4e00-\u9fffA-Za-z]", "", question[: m.start()])
+    verbs = [re.sub(r"[^\u4e00-\u9fff]", "", m.group(g))[-2:] for g in ("a", "b")]
+    if not all(verbs):
+        return ""
+    dates = [_event_date(passages, subject, v) for v in verbs]
+    if None in dates:
+        return ""
+    (y1, m1, q1), (y2, m2, q2) = dates  # type: ignore[misc]
+    months = (y2 - y1) * 12 + (m2 - m1 if m1 and m2 else 0)
+    if months <= 0:
+        return ""
+    years, rest = divmod(months, 12)
+    span = f"{years}年" + (f"{rest}个月" if rest else "")
+    return _render(f"{q1}，{q2}", "两者相隔", f"{y2} − {y1}，即{span}")
+
+
+def infer(question: str, passages: Sequence[Hit]) -> str:
+    """The sentence computing what the question asks from what the passages state, or '' when none applies.
+
+    Elapsed time is inferred whenever the question asks "从…到…多少年"; earlier values only when the question
+    asks for a computation (推算, 估算…), as a direct answer should win when the documents have one.
+    """
+    elapsed = _elapsed(question, passages)
+    if elapsed or not _ASKS_INFERENCE.search(question):
+        return elapsed
+    found = _baselines(question, passages)
+    return max(found)[1] if found else ""
+
+
+__all__ = ["derive", "infer"]

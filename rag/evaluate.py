@@ -70,7 +70,6 @@ def _pct(values: Sequence[float], q: float) -> float:
 
 def stated_figures_outside_citations(answer: Any) -> list[str]:
     """Figures in the final answer text that no cited passage contains (independent of verify.py)."""
-    from string import Template
 
     from rag.numbers import extract_figures, find_figure
     from rag.prompt import load_prompts
@@ -78,8 +77,9 @@ def stated_figures_outside_citations(answer: Any) -> list[str]:
     cited = {c.chunk_id for c in answer.citations}
     texts = [squash(h.chunk.text) for h in answer.hits if h.chunk.id in cited]
     # A computation sentence (rag.arith) shows its operands and labels its result as computed, not quoted.
-    computed = Template(load_prompts("premise")["arithmetic"]).substitute(expression="").rstrip("。")
-    body = answer.answer.split(computed, 1)[0]
+    body = answer.answer
+    for name in ("arithmetic", "inference"):
+        body = body.split(load_prompts("premise")[name].split("$", 1)[0], 1)[0]
     # Unit-aware, so "1/4" or "1135.1亿元" written as "11351000万元" are found; a raw match also counts.
     cited_figures = [f for t in texts for f in extract_figures(t)]
     return [

@@ -64,7 +64,6 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-
 def source_files(settings: Settings) -> list[Path]:
     """Seeds plus documents added with `gaoxin index add` (copied under data_dir/docs)."""
     out: list[Path] = []

@@ -1,7 +1,7 @@
 """`ask()`: the whole data flow in one readable function.
 
-    question → validate → rewrite (history) → retrieve → [premise check] → prompt → generate
-             → cite → verify → Answer
+    question → validate → rewrite (history) → retrieve → [premise check | locate] → prompt → generate
+             → cite → verify → [infer | derive] → Answer
 
 The LLM only phrases. Code decides what is supported: `verify` drops any sentence whose
 figures are not in the passage it cites (for the same metric, period and scope), and falls
@@ -22,9 +22,10 @@ from dataclasses import replace
 from string import Template
 from typing import Any
 
-from rag.arith import derive
+from rag.arith import derive, infer
 from rag.cite import resolve_citations
 from rag.conflict import conflicts
+from rag.locate import locate
 from rag.prompt import REFUSAL, build_messages, load_prompts
 from rag.query import normalize
 from rag.retrieve import Retriever
@@ -110,15 +111,19 @@ class Pipeline:
         premise = check_premise(standalone, passages)
         if premise is None and is_yes_no(standalone):
             premise = self._premise_by_check(standalone, passages)
+        by_code = ""
         if premise is not None:
             tpl = load_prompts("premise")["premise_agrees" if premise.agrees else "premise_wrong"]
-            text = Template(tpl).safe_substitute(
+            by_code = Template(tpl).safe_substitute(
                 claimed=premise.claimed,
                 source=premise.source,
                 sentence=premise.sentence.rstrip("。"),
                 n=premise.passage,
             )
-            ver = verify(text, passages, standalone)
+        # "965亿元是哪一年的数据？": each quoted figure's period is read from the passage that states it.
+        by_code = by_code or locate(standalone, passages)
+        if by_code:
+            ver = verify(by_code, passages, standalone)
             if not ver.refused and not ver.fallback:
                 yield StreamEvent(kind="token", text=ver.text)
                 yield done(ver.text, False, ver, first=time.perf_counter())
@@ -134,13 +139,22 @@ class Pipeline:
                 pieces.append(piece)
                 yield StreamEvent(kind="token", text=piece)
         ver = verify("".join(pieces), passages, standalone)
-        if ver.refused:
+        # What the passages imply but never state (an earlier value, years between two events) is computed
+        # by code, operands shown: it replaces a refusal and completes an answer that lists only the parts.
+        inferred = infer(standalone, passages)
+        if ver.refused and inferred:
+            ver = replace(
+                ver, text=inferred, refused=False, fallback=True, citations=tuple(resolve_citations(inferred, passages))
+            )
+        elif ver.refused:
             ver = self._refusal_with_nearest(standalone, passages, ver)
         else:
             ver = self._with_conflicts(passages, ver)
-            computed = derive(standalone, ver.text)
+            computed = derive(standalone, ver.text) or inferred
             if computed:
-                ver = replace(ver, text=ver.text + computed)
+                ver = replace(
+                    ver, text=ver.text + computed, citations=tuple(resolve_citations(ver.text + computed, passages))
+                )
         yield done(ver.text, ver.refused, ver, first)
 
     def _premise_by_check(self, question: str, passages: Sequence[Hit]) -> PremiseCheck | None:
@@ -160,8 +174,9 @@ class Pipeline:
                 if c.doc == ev["doc"] and c.start <= ev["start"] < c.end:
                     sentence = re.sub(r"\s*\n\s*", "", ev["text"]).strip()
                     agrees = st["verdict"] == "supported"
-                    return PremiseCheck(claimed="", agrees=agrees, source=st["source_value"] or "", passage=n,
-                                        sentence=sentence)
+                    return PremiseCheck(
+                        claimed="", agrees=agrees, source=st["source_value"] or "", passage=n, sentence=sentence
+                    )
         return None
 
     @staticmethod

@@ -103,9 +103,7 @@ def build_messages(
     del history  # see docstring: history reaches the model only through the rewritten question
     p = load_prompts()
     system = Template(p["system"]).substitute(refusal=REFUSAL)
-    passages = "\n\n".join(
-        format_passage(i, h, max_passage_chars, question) for i, h in enumerate(hits, start=1)
-    )
+    passages = "\n\n".join(format_passage(i, h, max_passage_chars, question) for i, h in enumerate(hits, start=1))
     user = Template(p["user"]).substitute(passages=passages, question=defuse(question.strip()))
     return [Message(role="system", content=system), Message(role="user", content=user)]
 

@@ -93,7 +93,24 @@ def test_chinese_numerals():
     assert [cn_to_int(s) for s in ("十", "三十二", "两", "一百零五", "十四五")] == [10, 32, 2, 105, None]
 
 
-MODULES = ["rag.numbers", "rag.cite", "rag.verify", "rag.prompt", "rag.rewrite", "rag.generate"]
+MODULES = [
+    "rag.numbers",
+    "rag.cite",
+    "rag.verify",
+    "rag.prompt",
+    "rag.rewrite",
+    "rag.generate",
+    "rag.arith",
+    "rag.locate",
+    "rag.check",
+    "rag.excerpt",
+    "rag.conflict",
+    "rag.period",
+    "rag.query",
+    "rag.chunk",
+    "rag.clean",
+    "rag.bm25",
+]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -1,0 +1,75 @@
+"""Which period (and whose) a figure is: questions that quote figures and ask when they were.
+
+"965亿元和1135.1亿元分别是哪一年的数据？" is answered by code, not the model: each quoted figure is
+looked up in the passages (unit-aware), bound by its metric to the question, and its governing period
+is read as `rag.verify` reads it (a baseline "较2015年" is not the figure's year). Every figure must be
+found, or the question goes to the model as usual.
+
+>>> from rag.types import Chunk, Hit
+>>> t = "2021年高新区地区生产总值965亿元。2024年,高新区地区生产总值1135.1亿元,同比增长6.3%。"
+>>> h = Hit(Chunk("c", "d.txt", "T", "", t, 0, len(t)), 1.0)
+>>> locate("高新区GDP 965亿元和1135.1亿元分别是哪一年的数据？", [h])
+'965亿元是2021年的数据：2021年高新区地区生产总值965亿元[1]。1135.1亿元是2024年的数据：2024年,高新区地区生产总值1135.1亿元,同比增长6.3%[1]。'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from string import Template
+
+from rag.cite import overlap, sentence_spans
+from rag.numbers import extract_figures, same_figure
+from rag.prompt import load_prompts
+from rag.types import Figure, Hit
+from rag.verify import governing_periods, passage_context, question_key
+
+_ASKS_WHEN = re.compile(r"哪一?年|哪个年份|什么时候|何时|哪个时期|哪一?年度")
+_SENTENCE = "。！？!?；;\n"
+
+
+def _label(period: str) -> str:
+    return f"{period}年" if period.isdigit() else f"“{period}”期间" if "五" in period else period
+
+
+def _find(fig: Figure, key: set[str], passages: Sequence[Hit]) -> tuple[float, int, str, str] | None:
+    """(metric score, passage number, period label, sentence) of the best passage occurrence of `fig`."""
+    best = None
+    for n, hit in enumerate(passages, start=1):
+        text = hit.chunk.text
+        for g in extract_figures(text):
+            if not same_figure(fig, g):
+                continue
+            periods = governing_periods(hit.chunk, g.start)
+            if len(periods) != 1:  # no single period to name
+                continue
+            score = overlap(key, passage_context(text, g)) if key else 0.0
+            s, e = next((s, e) for s, e in sentence_spans(text, _SENTENCE) if s <= g.start < e)
+            sentence = re.sub(r"\s*\n\s*", "", text[s:e]).rstrip("。；;！？!? ")
+            cand = (score, -n, _label(next(iter(periods))), sentence)
+            if best is None or cand[:2] > best[:2]:
+                best = cand
+    return None if best is None else (best[0], -best[1], best[2], best[3])
+
+
+def locate(question: str, passages: Sequence[Hit]) -> str:
+    """'<figure>是<period>的数据：<sentence>[n]。' for every figure the question quotes, or '' when it
+    does not ask when, quotes no figure, or one of them is not in the passages."""
+    if not _ASKS_WHEN.search(question):
+        return ""
+    figs = [f for f in extract_figures(question) if f.kind != "year"]
+    if not figs:
+        return ""
+    key = question_key(question)
+    tpl = Template(load_prompts("premise")["located"])
+    parts = []
+    for f in figs:
+        found = _find(f, key, passages)
+        if found is None:
+            return ""
+        _, n, period, sentence = found
+        parts.append(tpl.substitute(figure=f.raw, period=period, sentence=sentence, n=n))
+    return "".join(parts)
+
+
+__all__ = ["locate"]

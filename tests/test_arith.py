@@ -1,0 +1,90 @@
+"""Computations the question asks for: totals/changes of stated figures (derive) and values the passages
+imply but never state (infer). Operands are read from the passages; the expected results are computed here."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.arith import infer
+from rag.generate import ScriptedGenerator
+from rag.pipeline import Pipeline
+from rag.prompt import REFUSAL
+from rag.retrieve import Retriever
+from rag.settings import ROOT, Settings
+from rag.types import Chunk, Hit
+
+
+def hit(text: str, scope: str = "zone", periods: tuple[str, ...] = ()) -> Hit:
+    chunk = Chunk(
+        id=f"t:{hash(text)}",
+        doc="t.txt",
+        title="T",
+        section="",
+        text=text,
+        start=0,
+        end=len(text),
+        periods=periods,
+        scope=scope,
+    )
+    return Hit(chunk=chunk, score=1.0)
+
+
+RANKS = hit("2022年，甲区在全省开发区排名中位列第12名，较2018年上升5个位次，创历史新高。", periods=("2022",))
+TALENT = hit("“十四五”期间，全区研发人员增长2.5万人，达10.3万人；研发投入增长8.1亿元，达30亿元。", periods=("十四五",))
+EVENTS = [
+    hit("乙公司2010年3月成立，专注新材料。", periods=("2010",)),
+    hit("2021年3月18日,乙公司成功在科创板上市,成为当年首家上市企业。", periods=("2021",)),
+]
+
+
+def test_an_earlier_rank_is_the_stated_rank_plus_the_places_it_rose():
+    text = infer("据此推算，2018年甲区在全省开发区中排第几名？", [RANKS])
+    assert "12 + 5 = 17" in text and text.endswith("第17名。") and "[1]" in text
+    assert infer("据此推算，2019年甲区在全省开发区中排第几名？", [RANKS]) == ""  # no shift stated from 2019
+
+
+def test_the_start_of_a_plan_period_is_what_it_reached_minus_what_it_grew():
+    text = infer("推算一下“十三五”末全区研发人员有多少万人？", [TALENT])
+    assert "10.3万人 − 2.5万人 = 7.8万人" in text and "“十三五”末" in text
+    # The metric binds: 研发投入 gets its own operands, not the head count's.
+    assert "30亿元 − 8.1亿元 = 21.9亿元" in infer("推算2020年全区研发投入是多少亿元？", [TALENT])
+    # A direct question ("是多少") is not answered by inference: the documents may state it elsewhere.
+    assert infer("“十三五”末全区研发人员有多少万人？", [TALENT]) == ""
+    # The other scope's figure does not answer a city question.
+    assert infer("推算“十三五”末昆山全市研发人员有多少万人？", [TALENT]) == ""
+
+
+def test_years_between_two_dated_events_of_the_same_subject():
+    text = infer("乙公司从成立到上市用了多少年？", EVENTS)
+    assert "2021 − 2010" in text and text.endswith("即11年。")
+    assert "[1]" in text and "[2]" in text
+    assert infer("丙公司从成立到上市用了多少年？", EVENTS) == ""  # another subject: nothing to compute
+
+
+@pytest.fixture(scope="module")
+def pipe() -> Pipeline:
+    r = Retriever(Settings())
+    r.warm()
+    return Pipeline(Settings(), retriever=r, generator=ScriptedGenerator(REFUSAL))
+
+
+def test_a_refusal_is_replaced_by_the_inference_from_the_seed_plan(pipe):
+    plan = "".join((next((ROOT / "seeds").glob("004_*.txt"))).read_text(encoding="utf-8").split())
+    grew, reached = re.search(r"全市人才资源总量增长([\d.]+)万人，达([\d.]+)万人", plan).groups()
+    expected = f"{float(reached) - float(grew):.10g}万人"
+    a = pipe.ask("请根据规划推算，“十二五”末昆山全市人才资源总量约为多少万人？")
+    assert not a.refused and a.answer.endswith(f"= {expected}。")
+    assert a.citations and "人才资源总量" in a.citations[0].text
+
+
+def test_a_quoted_figure_is_answered_with_the_period_its_source_states(pipe):
+    """ "…175.1亿元是哪一年的？" is answered by code from the sentence that states it, before any model runs."""
+    report = (next((ROOT / "seeds").glob("001_*.txt"))).read_text(encoding="utf-8")
+    year, invest = re.search(r"(\d{4})年,昆山高新区固定资产投资([\d.]+亿元)", report).groups()
+    a = pipe.ask(f"昆山高新区固定资产投资{invest}是哪一年的数据？")
+    assert not a.refused and a.answer.startswith(f"{invest}是{year}年的数据：")
+    assert a.citations[0].text.count(invest) == 1
+    # A figure the documents do not state is not given a year: the question goes to the model (here: refuses).
+    assert pipe.ask("昆山高新区固定资产投资999.9亿元是哪一年的数据？").refused
