@@ -12,7 +12,9 @@ For each figure of each answer sentence we look for the same figure (unit-aware,
   names) meet those governing the passage sentence (its own, else the nearest before it,
   else the chunk's periods);
 * **scope** — 高新区 (zone) vs 昆山市/全市 (city), named in the claim (or the question),
-  meets the passage sentence's scope (else the chunk's).
+  meets the passage sentence's scope (else the chunk's);
+* **subject** — when the question names an organisation (`rag.entity`), the passage sentence
+  stating the figure is about it: the zone's 营业收入 is no answer to "中科可控营收多少".
 
 Sentences with an unsupported figure, or with no valid citation, are dropped. When
 nothing is left, an extractive quote of the best passage sentence stands in, and
@@ -40,6 +42,7 @@ from rag.cite import (
     split_claims,
     strip_markers,
 )
+from rag.entity import names, subject
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import REFUSAL
 from rag.types import Chunk, Claim, ClaimCheck, Figure, FigureCheck, Hit, PremiseCheck, Verification
@@ -360,6 +363,7 @@ def _check_claim(
     q_scopes: set[str],
     yes_no: bool,
     framed: set[tuple[float, str]] = frozenset(),  # type: ignore[assignment]
+    entity: str = "",
 ) -> tuple[ClaimCheck, tuple[int, ...]]:
     """Check one sentence; returns the check and the citation numbers it should carry."""
     plain = strip_markers(claim.text)
@@ -424,11 +428,26 @@ def _check_claim(
         grams = bigrams(plain)
         if max(overlap(grams, bigrams(passages[n - 1].chunk.text)) for n in all_cites) < GROUNDING_MIN_OVERLAP:
             reason = "not_grounded"
+    if not reason and entity and entity not in plain and not _about(entity, figs, checks, passages):
+        reason = "other_subject"  # a true figure of the zone is no answer to "中科可控营收多少"
     years = {str(int(f.value)) for f in figs if f.kind == "year"}
     q_years = {p for p in q_periods if p.isdigit()}
     if not reason and years and q_years and not (years & q_years) and not yes_no:
         reason = "off_period"
     return ClaimCheck(claim=claim, supported=not reason, figures=tuple(checks), reason=reason), all_cites
+
+
+def _about(entity: str, figs: Sequence[Figure], checks: Sequence[FigureCheck], passages: Sequence[Hit]) -> bool:
+    """Whether a passage states one of the claim's (non-year) figures in a sentence about `entity`;
+    a claim without such figures passes (its grounding is checked by overlap)."""
+    backed = [(f, c.passage) for f, c in zip(figs, checks, strict=True) if c.passage and f.kind != "year"]
+    if not backed:
+        return True
+    for f, n in backed:
+        text = passages[n - 1].chunk.text
+        if any(names(text, g.start, entity) for g in extract_figures(text) if same_figure(f, g)):
+            return True
+    return False
 
 
 def _with_cites(text: str, cites: Sequence[int]) -> str:
@@ -450,6 +469,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
     q_scopes = scopes_in(question)
     yes_no = is_yes_no(question)
     framed = framed_counts(question)
+    entity = subject(question, passages)
     claims = split_claims(text)
     checks: list[ClaimCheck] = []
     kept: list[str] = []
@@ -460,7 +480,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
             said_refusal = True
             checks.append(ClaimCheck(claim=claim, supported=False, reason="refusal"))
             continue
-        check, cites = _check_claim(claim, passages, q_periods, q_scopes, yes_no, framed)
+        check, cites = _check_claim(claim, passages, q_periods, q_scopes, yes_no, framed, entity)
         checks.append(check)
         unsupported += [f.raw for f in check.figures if not f.supported]
         if check.reason == "off_period":
@@ -545,6 +565,7 @@ def extractive_answer(
     q_scopes = scopes_in(question) if strict else set()
     wants_figure = bool(re.search(r"多少|几|多大|多高|比重|比例|排名|第几|增长|增速", question))
     unit = asked_unit(question)
+    entity = subject(question, passages)
     scored: list[tuple[float, int, str]] = []
     for n, hit in enumerate(passages, start=1):
         chunk = hit.chunk
@@ -555,7 +576,7 @@ def extractive_answer(
             scopes = passage_scopes(chunk, s)
             if q_scopes and scopes and not (q_scopes & scopes):
                 continue
-            if not _states_unit(unit, sent):
+            if not _states_unit(unit, sent) or (entity and not names(chunk.text, s, entity)):
                 continue
             score = overlap(key, bigrams(sent))
             if wants_figure and any(f.kind != "year" for f in extract_figures(sent)):

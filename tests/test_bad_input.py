@@ -565,8 +565,10 @@ def unsafe_loads(source: str, name: str = "<src>") -> list[str]:
 
         if func.endswith(("torch.load", "torch.serialization.load")) and not is_true("weights_only"):
             found.append(f"{name}:{node.lineno} {func} without weights_only=True")
-        if func in ("np.load", "numpy.load") and "allow_pickle" in kw and not (
-            isinstance(kw["allow_pickle"], ast.Constant) and kw["allow_pickle"].value is False
+        if (
+            func in ("np.load", "numpy.load")
+            and "allow_pickle" in kw
+            and not (isinstance(kw["allow_pickle"], ast.Constant) and kw["allow_pickle"].value is False)
         ):
             found.append(f"{name}:{node.lineno} {func} with allow_pickle")
         if func in ("yaml.load", "yaml.unsafe_load", "yaml.full_load") and "Safe" not in ast.unparse(

@@ -34,9 +34,7 @@ _FRAGMENTS = (
     "。", "，", "；", "：", "！", "？", "“", "”", "《", "》", "…", "▶ 本报记者 张三\n", "IEC 61215", "3.7 4.5",
     "🚀", "😀", "\U0001f3ed", "é", "ß", "Ω", "العربية", "עברית", "\u202e", "<script>", "[1]", "【2】",
 )  # fmt: skip
-_FUZZ_TEXT = st.lists(
-    st.one_of(st.sampled_from(_FRAGMENTS), st.text(max_size=12)), max_size=40
-).map("".join)
+_FUZZ_TEXT = st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(max_size=12)), max_size=40).map("".join)
 
 
 def _doc(text: str, name: str = "fuzz.txt") -> Document:

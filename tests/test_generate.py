@@ -37,8 +37,20 @@ def seed_hit(prefix: str, needle: str, length: int, periods=("2024",)) -> Hit:
     text = Path(path).read_text(encoding="utf-8")
     i = text.index(needle)
     t = text[i : i + length]
-    return Hit(chunk=Chunk(id=f"{prefix}:{i}", doc=path.name, title="昆山高新区全力打造新质生产力“高新”样板",
-                           section="", text=t, start=i, end=i + length, periods=periods, scope="zone"), score=1.0)
+    return Hit(
+        chunk=Chunk(
+            id=f"{prefix}:{i}",
+            doc=path.name,
+            title="昆山高新区全力打造新质生产力“高新”样板",
+            section="",
+            text=t,
+            start=i,
+            end=i + length,
+            periods=periods,
+            scope="zone",
+        ),
+        score=1.0,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +100,9 @@ def test_openai_generator_streams_sse_from_a_local_server():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        s = Settings(llm_backend="openai", llm_model="served", openai_base_url=f"http://127.0.0.1:{server.server_port}/v1")
+        s = Settings(
+            llm_backend="openai", llm_model="served", openai_base_url=f"http://127.0.0.1:{server.server_port}/v1"
+        )
         g = make_generator(s)
         assert isinstance(g, OpenAIGenerator)
         pieces = list(g.stream(build_messages("GDP?", [])))
@@ -143,8 +157,15 @@ def test_transformers_generator_on_a_local_folder(settings, tmp_path, hits):
 
     gguf = _gguf(settings.model_copy(update={"fast": True}))
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    cfg = Qwen2Config(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=2048)
+    cfg = Qwen2Config(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=2048,
+    )
     Qwen2ForCausalLM(cfg).save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     g = TransformersGenerator(settings.model_copy(update={"max_tokens": 6}), model=tmp_path)
@@ -160,8 +181,23 @@ def test_openai_generator_against_a_real_llama_cpp_server(settings, tmp_path, hi
     gguf = _gguf(settings.model_copy(update={"fast": True}))
     port = free_port()
     log_path = tmp_path / "server.log"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "qwen-0.5b",
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf),
+        "--model_alias",
+        "qwen-0.5b",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "2048",
+        "--n_threads",
+        "2",
+    ]
     base = f"http://127.0.0.1:{port}/v1"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})

@@ -9,8 +9,12 @@ from rag.types import Chunk, Hit, Message
 
 
 def hit(text: str, title="标题", section="一、总则", periods=("2024",)) -> Hit:
-    return Hit(chunk=Chunk(id=text[:4], doc="d.txt", title=title, section=section, text=text, start=0,
-                           end=len(text), periods=periods), score=1.0)
+    return Hit(
+        chunk=Chunk(
+            id=text[:4], doc="d.txt", title=title, section=section, text=text, start=0, end=len(text), periods=periods
+        ),
+        score=1.0,
+    )
 
 
 def test_refusal_constant_is_the_yaml_phrase():

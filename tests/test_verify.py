@@ -292,3 +292,16 @@ def test_a_baseline_year_does_not_become_a_metric_word():
     h = Hit(chunk=chunk, score=1.0)
     v = verify("2020年，昆山高新区在国家级高新区排名中位列第39名，较2015年上升24个位次[1]。", [h], "排名多少？")
     assert not v.refused and v.unsupported_numbers == ()
+
+
+def test_a_figure_about_another_subject_does_not_answer_a_question_about_an_organisation():
+    """ "中科可控营收多少" is not answered by the zone's 数字经济营业收入, though the figure is true and cited."""
+    zone = seed_hit("001", "2024年,昆山高新区数字经济营业收入", 40, periods=("2024",))
+    org = seed_hit("001", "中科可控信息产业有限公司发布", 60, periods=("2024",))
+    answer = "2024年,昆山高新区数字经济营业收入突破40亿元[1]。"
+    assert verify(answer, [zone, org], "中科可控一年营收有多少亿元？").refused
+    # The same sentence still answers the question about the zone, and a question naming the organisation
+    # is still answered from a sentence about it.
+    assert not verify(answer, [zone, org], "2024年高新区数字经济营业收入是多少？").refused
+    v = verify("中科可控发布首款国产全球模式气象一体机[2]。", [zone, org], "中科可控发布了什么产品？")
+    assert not v.refused and "气象一体机" in v.text
