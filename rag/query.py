@@ -80,3 +80,47 @@ def expand(question: str) -> str:
     """
     extra = [full for short, full in SYNONYMS.items() if short in question and full not in question]
     return " ".join([question, *dict.fromkeys(extra)])
+
+
+PHRASE_BONUS = 0.15  # the chunk contains a phrase the question quotes (“一廊”, 2+2+3)
+NUMBER_BONUS = 0.20  # per non-year number of the question found verbatim in the chunk (max 2)
+LCS_BONUS = 0.03  # per character of the longest shared CJK run beyond 3 (max 0.15)
+
+_QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{1,30})[”\"」』》]")
+_PLAN_PERIOD = re.compile(r"十[一二三四五]五(?:期间|时期|末)?")
+_NUM = re.compile(r"\d+(?:\.\d+)?")
+_CJK = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def quoted_phrases(question: str) -> list[str]:
+    """Phrases the question quotes, plan periods aside (nearly every plan chunk quotes “十四五”).
+
+    >>> quoted_phrases("规划里“十四五”期间的“一廊”是指什么")
+    ['一廊']
+    """
+    return [p for p in _QUOTED.findall(question) if not _PLAN_PERIOD.fullmatch(p)]
+
+
+def exact_bonus(question: str, text: str) -> float:
+    """Bonus for verbatim overlap that bag-of-words scores miss: quoted phrases, figures, long shared runs.
+
+    >>> exact_bonus("“一廊”是指什么", "“一廊”，即夏驾河科创走廊") > exact_bonus("“一廊”是指什么", "一园一港")
+    True
+    """
+    bonus = 0.0
+    quoted = quoted_phrases(question)
+    if any(p in text for p in quoted):
+        bonus += PHRASE_BONUS
+    if any(f"“{p}”" in text or f'"{p}"' in text for p in quoted):
+        bonus += PHRASE_BONUS  # quoted there too: the text defines or names it (“一廊”，即…), not just mentions it
+    nums = [n for n in _NUM.findall(question) if not (len(n) == 4 and n.startswith(("19", "20")))]
+    bonus += NUMBER_BONUS * min(2, sum(1 for n in set(nums) if n in text))
+    best = 0
+    for run in _CJK.findall(question):
+        for i in range(len(run)):
+            # grow the substring while it still occurs in the chunk (runs are short: questions)
+            j = i + best + 1
+            while j <= len(run) and run[i:j] in text:
+                best = j - i
+                j += 1
+    return bonus + min(0.15, LCS_BONUS * max(0, best - 3))

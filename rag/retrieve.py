@@ -21,7 +21,7 @@ import numpy as np
 
 from rag import index as index_mod
 from rag.bm25 import BM25, tokenize
-from rag.query import expand, normalize
+from rag.query import exact_bonus, expand, normalize
 from rag.settings import Settings
 from rag.types import Chunk, Hit
 
@@ -29,45 +29,30 @@ CANDIDATES = 60  # per retriever, before fusion
 PERIOD_MATCH = 0.10  # bonus when the chunk reports the period the question asks about
 PERIOD_MISMATCH = 0.10  # malus when the chunk reports only other years
 SCOPE_MISMATCH = 0.10  # malus for a city chunk on a zone question and vice versa
-PHRASE_BONUS = 0.15  # the chunk contains a phrase the question quotes (“一廊”, 2+2+3)
-NUMBER_BONUS = 0.20  # per non-year number of the question found verbatim in the chunk (max 2)
-LCS_BONUS = 0.03  # per character of the longest shared CJK run beyond 3 (max 0.15)
-
-_QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{1,30})[”\"」』》]")
-_PLAN_PERIOD = re.compile(r"十[一二三四五]五(?:期间|时期|末)?")
-_NUM = re.compile(r"\d+(?:\.\d+)?")
-_CJK = re.compile(r"[\u4e00-\u9fff]+")
-
-
-def exact_bonus(question: str, text: str) -> float:
-    """Bonus for verbatim overlap that bag-of-words scores miss: quoted phrases, figures, long shared runs.
-
-    >>> exact_bonus("“一廊”是指什么", "“一廊”，即夏驾河科创走廊") > exact_bonus("“一廊”是指什么", "一园一港")
-    True
-    """
-    bonus = 0.0
-    # Quoted plan periods (“十四五”) are left to the period cues: nearly every plan chunk quotes them.
-    quoted = [p for p in _QUOTED.findall(question) if not _PLAN_PERIOD.fullmatch(p)]
-    if any(p in text for p in quoted):
-        bonus += PHRASE_BONUS
-    nums = [n for n in _NUM.findall(question) if not (len(n) == 4 and n.startswith(("19", "20")))]
-    bonus += NUMBER_BONUS * min(2, sum(1 for n in set(nums) if n in text))
-    best = 0
-    for run in _CJK.findall(question):
-        for i in range(len(run)):
-            # grow the substring while it still occurs in the chunk (runs are short: questions)
-            j = i + best + 1
-            while j <= len(run) and run[i:j] in text:
-                best = j - i
-                j += 1
-    return bonus + min(0.15, LCS_BONUS * max(0, best - 3))
+_PLAN_END = re.compile(r"(十[一二三四]五)[”\"」]?末")
+_NEXT_PLAN = {
+    "十一五": ("十二五", "2010"),
+    "十二五": ("十三五", "2015"),
+    "十三五": ("十四五", "2020"),
+    "十四五": ("十五五", "2025"),
+}
 
 
 def question_cues(question: str) -> tuple[tuple[str, ...], str]:
-    """Periods and scope the question asks about (empty/unknown when it does not say)."""
+    """Periods and scope the question asks about (empty/unknown when it does not say).
+
+    The end of a plan period is also where the next one starts: "“十二五”末" is reported as the baseline
+    of 十三五 accounts ("十三五期间增长11.9万人，达45.6万人") and as its last year, 2015.
+
+    >>> question_cues("“十二五”末昆山人才资源总量是多少？")
+    (('十二五', '十三五', '2015'), 'city')
+    """
     from rag.period import detect_periods, detect_scope
 
-    return tuple(detect_periods(question)), detect_scope(question)
+    periods = list(detect_periods(question))
+    for plan in _PLAN_END.findall(question):
+        periods += [p for p in _NEXT_PLAN.get(plan, ()) if p not in periods]
+    return tuple(periods), detect_scope(question)
 
 
 def cue_factor(chunk: Chunk, periods: Sequence[str], scope: str) -> float:

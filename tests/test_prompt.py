@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from rag.prompt import PROMPTS_DIR, REFUSAL, build_messages, parse_prompt
+from rag.settings import ROOT
 from rag.types import Chunk, Hit, Message
 
 
@@ -51,3 +52,15 @@ def test_parse_prompt_round_trip():
 def test_passage_truncation():
     msgs = build_messages("q", [hit("甲" * 50)], max_passage_chars=10)
     assert "甲" * 10 + "…" in msgs[1].content and "甲" * 11 not in msgs[1].content
+
+
+def test_excerpt_keeps_the_sentence_that_defines_a_quoted_phrase():
+    """A long sentence sharing many words with the question must not crowd out the one defining its “term”."""
+    from rag.excerpt import excerpt
+
+    plan = "".join((next((ROOT / "seeds").glob("004_*.txt"))).read_text(encoding="utf-8").split())
+    text = plan[plan.index("坚持创新在全市现代化建设") : plan.index("“一港”")]  # the real plan passage
+    out = excerpt(text, "昆山科技创新规划里说的“一廊”是指什么？", 120)
+    assert "“一廊”，即夏驾河科创走廊" in out and "阳澄湖" not in out.split("夏驾河")[0]
+    # Without the quote marks the question names no term, and the best word overlap wins as before.
+    assert "“一廊”，即" not in excerpt(text, "昆山科技创新规划的重大创新载体有哪些？", 120)
