@@ -1,4 +1,6 @@
-"""Conflicts: the passages state the same metric, for the same period and scope, with different figures.
+"""Conflicts: the passages state the same metric, for the same period and scope, with different figures —
+or call the same thing by different names ("“高新事·高兴办”营商环境品牌" in 2021, "“昆如意·高兴办”营商环境
+服务品牌" in 2024).
 
 A journalist must see both rather than have one picked silently. After `verify`, every figure an
 answer kept is traced to its occurrence in the passage that backs it; any *other* passage sentence
@@ -17,9 +19,10 @@ are bounds, not values, and never conflict.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from rag.cite import overlap, sentence_spans, split_claims, strip_markers
+from rag.cite import bigrams, overlap, sentence_spans, split_claims, strip_markers
 from rag.numbers import extract_figures, same_figure
 from rag.types import Chunk, Figure, Hit
 from rag.verify import comparable, governing_periods, passage_context, passage_scopes
@@ -92,4 +95,56 @@ def conflicts(answer: str, passages: Sequence[Hit]) -> tuple[str, ...]:
     return tuple(quotes)
 
 
-__all__ = ["conflicts"]
+# ------------------------------------------------------------------------------------------- names
+
+NAME_MIN_OVERLAP = 0.75  # the two head nouns (品牌, 营商环境服务品牌) share most of their bigrams
+_PLAN = re.compile(r"十[一二三四五六]五")
+# the head noun stops at a particle: "“高新事·高兴办”营商环境品牌的一项…" → 营商环境品牌
+_NAMED = re.compile(r"“([^“”]{2,20})”([^\W\d_的是和与及为在了等]{3,10})")
+
+
+def _heads(text: str) -> list[tuple[str, str, int]]:
+    """(name, head noun, position) of each “name”+noun in `text` ("“昆如意·高兴办”营商环境服务品牌")."""
+    # Plan periods (“十四五”开局之年) are dates, not names.
+    return [(m.group(1), m.group(2), m.start()) for m in _NAMED.finditer(text) if not _PLAN.fullmatch(m.group(1))]
+
+
+def _same_head(a: str, b: str) -> bool:
+    """Head nouns of one kind of thing: 营商环境品牌 ~ 营商环境服务品牌, but not 服务品牌 ~ 营商服务品牌
+    (a talent brand is not a business-service brand): same leading word, most bigrams shared."""
+    ab, ba = overlap(bigrams(a), bigrams(b)), overlap(bigrams(b), bigrams(a))
+    return a[:2] == b[:2] and max(ab, ba) >= NAME_MIN_OVERLAP and min(ab, ba) >= 0.5
+
+
+def name_conflicts(answer: str, passages: Sequence[Hit]) -> tuple[str, ...]:
+    """Passage sentences (quoted, with their period and `[m]`) naming with another “name” the thing the answer
+    names: same head noun, different quoted name. Both are shown; which one is current is the reader's call.
+
+    >>> from rag.types import Chunk, Hit
+    >>> a, b = "2021年,打造“高新事·高兴办”营商环境品牌。", "2024年,擦亮“昆如意·高兴办”营商环境服务品牌。"
+    >>> hits = [Hit(Chunk("a", "d.txt", "T", "", a, 0, len(a), ("2021",), "zone"), 1.0),
+    ...         Hit(Chunk("b", "e.txt", "T", "", b, 0, len(b), ("2024",), "zone"), 0.9)]
+    >>> name_conflicts("2021年打造的是“高新事·高兴办”营商环境品牌[1]。", hits)
+    ('2024年,擦亮“昆如意·高兴办”营商环境服务品牌[2]。',)
+    """
+    said = _heads(strip_markers(answer))
+    quotes: list[str] = []
+    for m, hit in enumerate(passages, start=1):
+        text = hit.chunk.text
+        for name, head, pos in _heads(text):
+            if any(name == n for n, _, _ in said) or any(f"“{name}”" in q for q in quotes):
+                continue  # the answer's own name, or one already shown
+            if not any(_same_head(h, head) for _, h, _ in said):
+                continue
+            s, e = _sentence(text, pos)
+            body = re.sub(r"\s*\n\s*", "", text[s:e]).rstrip("。！？!?\n")
+            periods = governing_periods(hit.chunk, pos)
+            label = next(iter(periods)) if len(periods) == 1 else ""
+            lead = f"（{label}年）" if label.isdigit() and label not in body else ""
+            quote = f"{lead}{body}[{m}]。"
+            if quote not in quotes:
+                quotes.append(quote)
+    return tuple(quotes)
+
+
+__all__ = ["conflicts", "name_conflicts"]

@@ -24,7 +24,7 @@ from typing import Any
 
 from rag.arith import derive, infer
 from rag.cite import resolve_citations
-from rag.conflict import conflicts
+from rag.conflict import conflicts, name_conflicts
 from rag.locate import locate
 from rag.prompt import REFUSAL, build_messages, load_prompts
 from rag.query import normalize
@@ -181,9 +181,13 @@ class Pipeline:
 
     @staticmethod
     def _with_conflicts(passages: Sequence[Hit], ver: Verification) -> Verification:
-        """Sources that give another figure for the same metric, period and scope are shown, not hidden."""
+        """Sources that give another figure for the same metric, period and scope, or another name for the same
+        thing, are shown, not hidden."""
         rivals = conflicts(ver.text, passages)
-        return _append_note(ver, passages, "conflict", quotes="".join(rivals)) if rivals else ver
+        if rivals:
+            ver = _append_note(ver, passages, "conflict", quotes="".join(rivals))
+        names = name_conflicts(ver.text, passages)
+        return _append_note(ver, passages, "name_conflict", quotes="".join(names)) if names else ver
 
     @staticmethod
     def _refusal_with_nearest(question: str, passages: Sequence[Hit], ver: Verification) -> Verification:

@@ -385,6 +385,15 @@ def _check_claim(
             r = _check_in_passage(f, plain, c_periods, c_scopes, passages[n - 1].chunk)
             if not r:
                 result = FigureCheck(raw=f.raw, supported=True, passage=n)
+                if f.kind != "year":
+                    # Another passage stating the same figure for the same metric, period and scope is a
+                    # second source: cited too, so a reader sees every place the documents say it.
+                    extra += [
+                        m
+                        for m in range(1, len(passages) + 1)
+                        if m not in cites
+                        and not _check_in_passage(f, plain, c_periods, c_scopes, passages[m - 1].chunk)
+                    ]
                 break
             reasons.append(r)
         else:
@@ -406,7 +415,7 @@ def _check_claim(
             checks[i] = FigureCheck(raw=f.raw, supported=True, reason="derived")
     all_cites = cites + tuple(n for n in dict.fromkeys(extra) if n not in cites)
     # Keep only the citations that back something: a passage cited for a figure it does not hold is noise.
-    backing = [c.passage for f, c in zip(figs, checks, strict=True) if c.passage and f.kind != "year"]
+    backing = [c.passage for f, c in zip(figs, checks, strict=True) if c.passage and f.kind != "year"] + extra
     if backing:
         all_cites = tuple(n for n in all_cites if n in backing)
 

@@ -46,3 +46,23 @@ def test_the_answer_shows_both_sources():
     a = p.ask("2024年昆山高新区GDP是多少？")
     assert not a.refused and "1135.1亿元[1]" in a.answer and "1153.1亿元" in a.answer and a.answer.endswith("[2]。")
     assert {c.n for c in a.citations} == {1, 2}
+
+
+def test_two_names_for_one_brand_in_the_seed_reports_are_shown_and_nothing_else_is():
+    """Scan every “name”+noun of the seed index against all chunks: the 营商环境 brand renamed between the
+    2021 and 2024 reports is the one rename found (both ways); plan periods (“十四五”开局之年) are not names."""
+    import re
+
+    from rag import index as index_mod
+    from rag.conflict import _heads, name_conflicts
+
+    hits = [Hit(c, 1.0) for c in index_mod.load(Settings()).chunks]
+    found = {}
+    for h in hits:
+        for name, head, _ in _heads(h.chunk.text):
+            out = name_conflicts(f"“{name}”{head}[1]。", hits)
+            if out:
+                found[name] = {m for q in out for m in re.findall(r"“([^”]+)”营商环境", q)}
+    assert len(found) == 2, found
+    (a, b) = sorted(found)
+    assert found[a] == {b} and found[b] == {a} and a.endswith("高兴办") and b.endswith("高兴办")

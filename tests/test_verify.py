@@ -305,3 +305,37 @@ def test_a_figure_about_another_subject_does_not_answer_a_question_about_an_orga
     assert not verify(answer, [zone, org], "2024年高新区数字经济营业收入是多少？").refused
     v = verify("中科可控发布首款国产全球模式气象一体机[2]。", [zone, org], "中科可控发布了什么产品？")
     assert not v.refused and "气象一体机" in v.text
+
+
+def test_a_second_passage_stating_the_same_figure_is_cited_too(gdp):
+    """Corroboration: every given passage that backs the figure (same metric, period, scope) is cited."""
+    twin = Hit(
+        chunk=Chunk(
+            id="twin",
+            doc="x.txt",
+            title="T",
+            section="",
+            start=0,
+            end=30,
+            scope="zone",
+            periods=("2024",),
+            text="2024年，昆山高新区实现地区生产总值1135.1亿元。",
+        ),
+        score=0.5,
+    )
+    other_year = Hit(
+        chunk=Chunk(
+            id="y",
+            doc="y.txt",
+            title="T",
+            section="",
+            start=0,
+            end=30,
+            scope="zone",
+            periods=("2023",),
+            text="2023年，昆山高新区实现地区生产总值1135.1亿元。",
+        ),
+        score=0.4,
+    )
+    v = verify("2024年昆山高新区地区生产总值1135.1亿元[1]。", [gdp, other_year, twin], "2024年高新区GDP是多少？")
+    assert v.text.endswith("[1][3]。") and {c.n for c in v.citations} == {1, 3}
