@@ -15,19 +15,16 @@ named just before it.
 from __future__ import annotations
 
 from rag.cite import bigrams, overlap, sentence_spans
-from rag.query import exact_bonus, quoted_phrases
+from rag.query import defines_bonus, exact_bonus
 from rag.verify import periods_in, question_key
 
 _SENTENCE = "。！？!?；;\n"
 PERIOD_BONUS = 0.15  # a sentence naming the asked-for year/plan period beats a same-topic one from another year
-DEFINES_BONUS = 0.5  # the sentence quotes the phrase the question quotes: it defines it (“一廊”，即…)
 
 
 def _score(sentence: str, question: str, key: set[str], periods: set[str]) -> float:
     # exact_bonus as in retrieval: a phrase the question quotes (“一廊”) or a figure it names marks the sentence
-    score = overlap(key, bigrams(sentence)) + exact_bonus(question, sentence)
-    if any(f"“{p}”" in sentence for p in quoted_phrases(question)):
-        score += DEFINES_BONUS
+    score = overlap(key, bigrams(sentence)) + exact_bonus(question, sentence) + defines_bonus(question, sentence)
     if periods and periods & periods_in(sentence):
         score += PERIOD_BONUS
     return score

@@ -101,6 +101,18 @@ def quoted_phrases(question: str) -> list[str]:
     return [p for p in _QUOTED.findall(question) if not _PLAN_PERIOD.fullmatch(p)]
 
 
+DEFINES_BONUS = 0.5  # a sentence that quotes the term the question quotes defines it (“一廊”，即…)
+
+
+def defines_bonus(question: str, sentence: str) -> float:
+    """DEFINES_BONUS when `sentence` writes a term the question quotes in quotes too, else 0.
+
+    >>> defines_bonus("“一廊”是指什么", "“一廊”，即夏驾河科创走廊。"), defines_bonus("“一廊”是指什么", "依托一廊一园")
+    (0.5, 0.0)
+    """
+    return DEFINES_BONUS if any(f"“{p}”" in sentence for p in quoted_phrases(question)) else 0.0
+
+
 def exact_bonus(question: str, text: str) -> float:
     """Bonus for verbatim overlap that bag-of-words scores miss: quoted phrases, figures, long shared runs.
 

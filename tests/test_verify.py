@@ -339,3 +339,41 @@ def test_a_second_passage_stating_the_same_figure_is_cited_too(gdp):
     )
     v = verify("2024年昆山高新区地区生产总值1135.1亿元[1]。", [gdp, other_year, twin], "2024年高新区GDP是多少？")
     assert v.text.endswith("[1][3]。") and {c.n for c in v.citations} == {1, 3}
+
+
+def test_an_answer_that_never_names_the_quoted_term_falls_back_to_the_sentence_defining_it():
+    path = next((ROOT / "seeds").glob("004_*.txt"))
+    plan = "".join(path.read_text(encoding="utf-8").split())
+    i = plan.index("坚持创新在全市现代化建设")
+    text = plan[i : plan.index("“一港”", i)]
+    chunk = Chunk(
+        id="004:terms",
+        doc=path.name,
+        title="T",
+        section="",
+        text=text,
+        start=i,
+        end=i + len(text),
+        periods=("十四五",),
+        scope="city",
+    )
+    preface = Hit(
+        chunk=Chunk(
+            id="004:pre",
+            doc=path.name,
+            title="T",
+            section="",
+            start=0,
+            end=30,
+            scope="city",
+            periods=("十四五",),
+            text="依据《江苏省“十四五”科技创新规划》，制定本规划。",
+        ),
+        score=0.5,
+    )
+    q = "昆山科技创新规划里说的“一廊”是指什么？"
+    v = verify("依据《江苏省“十四五”科技创新规划》，制定本规划[2]。", [Hit(chunk=chunk, score=1.0), preface], q)
+    assert v.fallback and v.text.startswith("“一廊”，即") and v.text.endswith("[1]。")
+    # An answer that names the term stands.
+    ok = verify("“一廊”，即夏驾河科创走廊[1]。", [Hit(chunk=chunk, score=1.0), preface], q)
+    assert not ok.fallback and ok.text == "“一廊”，即夏驾河科创走廊[1]。"
