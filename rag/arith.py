@@ -30,6 +30,7 @@ from rag.verify import claim_metric, governing_periods, passage_scopes, periods_
 _SUM = re.compile(r"加起来|加在一起|一共|合计|总共|共计|总和")
 _DIFF = re.compile(r"增加了?多少|增长了?多少|多了多少|少了多少|减少了?多少|相差|差了?多少|差距")
 _MAGNITUDES = ((1e8, "亿"), (1e4, "万"))
+SAME_METRIC = 0.5  # share of metric bigrams two figures must have in common (both ways) to be combined
 
 
 def _format(value: float, like: Figure) -> str:
@@ -57,7 +58,10 @@ def derive(question: str, answer: str) -> str:
         for b in figs[i + 1 :]:
             if a.unit != b.unit or a.value == b.value:
                 continue
-            score = overlap(key, claim_metric(plain, a)) + overlap(key, claim_metric(plain, b))
+            ma, mb = claim_metric(plain, a), claim_metric(plain, b)
+            if min(overlap(ma, mb), overlap(mb, ma)) < SAME_METRIC:
+                continue  # GDP 965亿元 and 工业总产值 1720亿元 share a unit, not a metric: no sum or change of them
+            score = overlap(key, ma) + overlap(key, mb)
             if best is None or score > best[0]:
                 best = (score, a, b)
     if best is None:

@@ -65,6 +65,7 @@ class LlamaCppGenerator:
                 n_ctx=self.settings.n_ctx,
                 n_threads=self.settings.n_threads,
                 n_batch=512,
+                use_mmap=self.settings.use_mmap,
                 seed=0,
                 verbose=False,
             )

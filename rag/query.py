@@ -101,6 +101,16 @@ def quoted_phrases(question: str) -> list[str]:
     return [p for p in _QUOTED.findall(question) if not _PLAN_PERIOD.fullmatch(p)]
 
 
+def quoted_terms(question: str) -> list[str]:
+    """Quoted phrases that name something (“一廊”), not quoted claims with figures (“2020年排名第39名”).
+
+    >>> quoted_terms("规划里写的“2020年排名第39名”和“一廊”是什么")
+    ['一廊']
+    """
+    return [p for p in quoted_phrases(question) if len(p) <= TERM_CHARS and not re.search(r"\d", p)]
+
+
+TERM_CHARS = 10  # a quoted term is short; longer quotes are claims or titles
 DEFINES_BONUS = 0.5  # a sentence that quotes the term the question quotes defines it (“一廊”，即…)
 
 

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     fast: bool = Field(False, description="Use the 0.5B GGUF instead of the 1.5B (about 3x faster, less accurate).")
     n_threads: int = Field(2, ge=1, description="CPU threads for llama.cpp.")
     n_ctx: int = Field(4096, ge=512, description="LLM context window in tokens.")
+    use_mmap: bool = Field(
+        False,
+        description="Map the GGUF file instead of reading it into memory. Off by default: llama.cpp repacks "
+        "the weights for the CPU anyway, so a mapped file is a second copy in RSS (1.5B: 1.85 vs 1.24 GB, same speed).",
+    )
     max_tokens: int = Field(320, ge=16, description="Most tokens an answer may generate.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 = greedy, reproducible.")
     openai_base_url: str = Field(

@@ -45,7 +45,7 @@ from rag.cite import (
 from rag.entity import names, subject
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import REFUSAL
-from rag.query import defines_bonus, exact_bonus, quoted_phrases
+from rag.query import defines_bonus, exact_bonus, quoted_terms
 from rag.types import Chunk, Claim, ClaimCheck, Figure, FigureCheck, Hit, PremiseCheck, Verification
 
 METRIC_MIN_OVERLAP = 0.5  # share of the claim's metric bigrams the passage clause must contain
@@ -504,7 +504,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
     if kept and not yes_no and not states_asked_unit(question, "".join(kept)):
         # "年产能是多少GW？" answered without any figure in GW does not answer it, however true it is.
         said_refusal, kept = True, []
-    terms = quoted_phrases(question)
+    terms = quoted_terms(question)
     if kept and terms and not any(t in "".join(kept) for t in terms):
         kept = []  # "“一廊”是指什么？" answered without ever naming 一廊 answers something else
     if kept:
@@ -579,7 +579,7 @@ def extractive_answer(
     wants_figure = bool(re.search(r"多少|几|多大|多高|比重|比例|排名|第几|增长|增速", question))
     unit = asked_unit(question)
     entity = subject(question, passages)
-    terms = quoted_phrases(question)
+    terms = quoted_terms(question)
     scored: list[tuple[float, int, str]] = []
     for n, hit in enumerate(passages, start=1):
         chunk = hit.chunk
@@ -594,11 +594,13 @@ def extractive_answer(
                 continue
             if terms and not any(t in sent for t in terms):
                 continue  # the question quotes a term: only a sentence naming it can answer
-            score = overlap(key, bigrams(sent)) + exact_bonus(question, sent) + defines_bonus(question, sent)
+            # The threshold counts word overlap and a definition of the quoted term; exact matches
+            # (figures, long shared runs) only rank, so they never turn a refusal into a quote.
+            score = overlap(key, bigrams(sent)) + defines_bonus(question, sent)
             if wants_figure and any(f.kind != "year" for f in extract_figures(sent)):
                 score += 0.1
             if score >= min_score:
-                scored.append((score, n, sent))
+                scored.append((score + exact_bonus(question, sent), n, sent))
     scored.sort(key=lambda t: -t[0])
     out = []
     for _, n, sent in scored[:max_sentences]:

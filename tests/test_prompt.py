@@ -29,10 +29,16 @@ def test_messages_number_passages_and_carry_rules():
     assert [m.role for m in msgs] == ["system", "user"]
     assert REFUSAL in msgs[0].content and "[1]" in msgs[0].content
     user = msgs[1].content
-    assert "[1]《标题》 一、总则（2024）\nGDP 1135.1亿元。" in user
+    assert "[1]《标题》（2024）\nGDP 1135.1亿元。" in user  # the section path stays in citations, not the prompt
     assert "[2]《另一篇》\n固投175.1亿元。" in user
     assert user.rstrip().endswith("2024年GDP是多少？")
     assert "之前的问题" not in user  # history reaches the model only via the rewritten question
+
+
+def test_long_titles_are_cut_in_the_prompt():
+    long = "昆山高新区用创新与实干书写高质量发展新篇章"
+    user = build_messages("问题", [hit("甲。", title=long)])[1].content
+    assert f"《{long[:12]}…》" in user and long not in user
 
 
 def test_system_prompt_is_identical_across_questions():

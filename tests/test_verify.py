@@ -252,6 +252,9 @@ def test_arithmetic_the_question_asks_for_is_computed_from_stated_figures():
     assert derive("从2021年到2024年，昆山高新区GDP增加了多少亿元？", answer).endswith("= 170.1亿元。")
     assert derive("2024年昆山高新区GDP是多少？", answer) == ""  # no total or change asked
     assert derive("一共多少？", "只有一个数字965亿元[1]。") == ""  # nothing to combine
+    # Two figures of one unit but different metrics are never combined (GDP − 工业总产值 means nothing).
+    only_2021 = "2021年昆山高新区地区生产总值跃升至965亿元，工业总产值迈上1720亿元新台阶[1]。"
+    assert derive("从2021年到2024年，昆山高新区GDP增加了多少亿元？", only_2021) == ""
 
 
 def test_premise_with_one_right_and_one_wrong_figure_is_wrong():
