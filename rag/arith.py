@@ -19,18 +19,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from string import Template
 
 from rag.cite import bigrams, overlap, sentence_spans, strip_markers
 from rag.numbers import extract_figures
 from rag.prompt import load_prompts
 from rag.types import Figure, Hit
-from rag.verify import claim_metric, governing_periods, passage_scopes, periods_in, question_key, scopes_in
+from rag.verify import (
+    claim_metric,
+    governing_periods,
+    passage_context,
+    passage_scopes,
+    periods_in,
+    question_key,
+    scopes_in,
+)
 
 _SUM = re.compile(r"加起来|加在一起|一共|合计|总共|共计|总和")
 _DIFF = re.compile(r"增加了?多少|增长了?多少|多了多少|少了多少|减少了?多少|相差|差了?多少|差距")
 _MAGNITUDES = ((1e8, "亿"), (1e4, "万"))
-SAME_METRIC = 0.5  # share of metric bigrams two figures must have in common (both ways) to be combined
+SAME_METRIC = 0.5  # share of one figure's metric bigrams the other's must hold (乐美包装增资 ⊃ 增资) to combine
 
 
 def _format(value: float, like: Figure) -> str:
@@ -52,14 +61,15 @@ def derive(question: str, answer: str) -> str:
         return ""
     plain = strip_markers(answer)
     key = question_key(question)
-    figs = [f for f in extract_figures(plain) if f.kind == "number" and f.unit and not f.op]
+    # Amounts are written in digits; "二期"/"三期" are names of phases, not quantities to add.
+    figs = [f for f in extract_figures(plain) if f.kind == "number" and f.unit and not f.op and re.search(r"\d", f.raw)]
     best: tuple[float, Figure, Figure] | None = None
     for i, a in enumerate(figs):
         for b in figs[i + 1 :]:
             if a.unit != b.unit or a.value == b.value:
                 continue
             ma, mb = claim_metric(plain, a), claim_metric(plain, b)
-            if min(overlap(ma, mb), overlap(mb, ma)) < SAME_METRIC:
+            if max(overlap(ma, mb), overlap(mb, ma)) < SAME_METRIC:
                 continue  # GDP 965亿元 and 工业总产值 1720亿元 share a unit, not a metric: no sum or change of them
             score = overlap(key, ma) + overlap(key, mb)
             if best is None or score > best[0]:
@@ -230,13 +240,48 @@ def _elapsed(question: str, passages: Sequence[Hit]) -> str:
     return _render(f"{q1}，{q2}", "两者相隔", f"{y2} − {y1}，即{span}")
 
 
+def _change(question: str, passages: Sequence[Hit]) -> str:
+    """ "从2021年到2024年GDP增加了多少？": each year's figure for the asked metric, from the passages, subtracted."""
+    years = sorted({p for p in periods_in(question) if p.isdigit()})
+    if not _DIFF.search(question) or len(years) != 2:
+        return ""
+    key, q_scopes = question_key(question), scopes_in(question)
+    found: dict[str, tuple[float, Figure, str]] = {}
+    for n, hit in enumerate(passages, start=1):
+        text = hit.chunk.text
+        for g in extract_figures(text):
+            if g.kind != "number" or not g.unit or g.op or g.unit in ("年", "月", "日"):
+                continue
+            periods = governing_periods(hit.chunk, g.start)
+            scopes = passage_scopes(hit.chunk, g.start)
+            if len(periods) != 1 or next(iter(periods)) not in years or (q_scopes and scopes and not q_scopes & scopes):
+                continue
+            score = overlap(key, passage_context(text, g))
+            span = next((s, e) for s, e in _clauses(text) if s <= g.start < e)
+            year = next(iter(periods))
+            if score >= INFER_MIN_OVERLAP and score > found.get(year, (0.0,))[0]:
+                found[year] = (
+                    score,
+                    g,
+                    _quote(text, _clause_of(text, span, replace(g, start=g.start - span[0], end=g.end - span[0])), n),
+                )
+    if len(found) != 2:
+        return ""
+    (_, a, qa), (_, b, qb) = found[years[0]], found[years[1]]
+    if a.unit != b.unit:
+        return ""
+    return _render(
+        f"{qa}，{qb}", f"{years[0]}年至{years[1]}年的变化", f"{b.raw} − {a.raw} = {_format(b.value - a.value, b)}"
+    )
+
+
 def infer(question: str, passages: Sequence[Hit]) -> str:
     """The sentence computing what the question asks from what the passages state, or '' when none applies.
 
     Elapsed time is inferred whenever the question asks "从…到…多少年"; earlier values only when the question
     asks for a computation (推算, 估算…), as a direct answer should win when the documents have one.
     """
-    elapsed = _elapsed(question, passages)
+    elapsed = _elapsed(question, passages) or _change(question, passages)
     if elapsed or not _ASKS_INFERENCE.search(question):
         return elapsed
     found = _baselines(question, passages)

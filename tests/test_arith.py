@@ -88,3 +88,16 @@ def test_a_quoted_figure_is_answered_with_the_period_its_source_states(pipe):
     assert a.citations[0].text.count(invest) == 1
     # A figure the documents do not state is not given a year: the question goes to the model (here: refuses).
     assert pipe.ask("昆山高新区固定资产投资999.9亿元是哪一年的数据？").refused
+
+
+def test_a_change_between_two_years_is_computed_from_each_years_passage():
+    """The answer may state only one year; the change is read from the passages, metric and year bound."""
+    hits = [
+        hit("2024年,甲区实现地区生产总值1135.1亿元,同比增长6.3%。", periods=("2024",)),
+        hit("2021年甲区地区生产总值965亿元，工业总产值1720亿元。", periods=("2021",)),
+    ]
+    text = infer("从2021年到2024年，甲区GDP增加了多少亿元？", hits)
+    assert "1135.1亿元 − 965亿元 = 170.1亿元" in text and "[1]" in text and "[2]" in text
+    assert "1720" not in text.split("由此")[1]  # 工业总产值 is another metric
+    assert infer("从2021年到2023年，甲区GDP增加了多少亿元？", hits) == ""  # no 2023 figure
+    assert infer("2024年甲区GDP是多少？", hits) == ""  # no change asked

@@ -255,6 +255,9 @@ def test_arithmetic_the_question_asks_for_is_computed_from_stated_figures():
     # Two figures of one unit but different metrics are never combined (GDP − 工业总产值 means nothing).
     only_2021 = "2021年昆山高新区地区生产总值跃升至965亿元，工业总产值迈上1720亿元新台阶[1]。"
     assert derive("从2021年到2024年，昆山高新区GDP增加了多少亿元？", only_2021) == ""
+    # A metric named once and implied after (增资 … 增资) still pairs; phase names (二期, 三期) are not amounts.
+    phases = "2021年，乐美包装增资5000万美元用于二期建设；2023年，增资1亿美元用于三期项目建设[1]。"
+    assert derive("两次增资加起来一共多少？", phases).endswith("5000万美元 + 1亿美元 = 1.5亿美元。")
 
 
 def test_premise_with_one_right_and_one_wrong_figure_is_wrong():
