@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, Protocol
 
-from rag.cite import bigrams, overlap, sentence_spans, source_offset
+from rag.cite import bigrams, overlap, sentence_spans, source_span
 from rag.numbers import extract_figures, same_figure
 from rag.types import Chunk, Figure, Hit
 from rag.verify import (
@@ -266,25 +266,8 @@ def judge_figure(st: Statement, fig: Figure, stated: Sequence[_Stated]) -> tuple
     return verdict, reason, [w, *rivals]
 
 
-def _source_span(chunk: Chunk, s: int, e: int) -> tuple[int, int]:
-    """Exact source offsets of chunk.text[s:e]: cleaning drops only whitespace (and page markers) inside it."""
-    if chunk.kind == "table_row" or not chunk.source:
-        whole = (s, e) == (0, len(chunk.text))
-        return (chunk.start, chunk.end) if whole else (source_offset(chunk, s), source_offset(chunk, e))
-    keep = [i for i, ch in enumerate(chunk.source) if not ch.isspace()]
-    flat = "".join(chunk.source[i] for i in keep)
-    want = re.sub(r"\s", "", chunk.text[s:e])
-    at = flat.find(want, len(re.sub(r"\s", "", chunk.text[:s])))
-    if want and at >= 0:
-        return chunk.start + keep[at], chunk.start + keep[at + len(want) - 1] + 1
-    head, tail = flat.find(want[:6]), flat.find(want[-6:])
-    if want and 0 <= head <= tail:  # a page marker inside the sentence: anchor both ends
-        return chunk.start + keep[head], chunk.start + keep[tail + len(want[-6:]) - 1] + 1
-    return source_offset(chunk, s), source_offset(chunk, e)
-
-
 def _evidence(chunk: Chunk, span: tuple[int, int]) -> dict[str, Any]:
-    start, end = _source_span(chunk, *span)
+    start, end = source_span(chunk, *span)
     text = chunk.text[span[0] : span[1]]
     return {"doc": chunk.doc, "title": chunk.title, "section": chunk.section, "text": text, "start": start, "end": end}
 

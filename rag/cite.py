@@ -202,6 +202,31 @@ def source_offset(chunk: Chunk, i: int) -> int:
     return chunk.start + min(width, max(0, round(i * width / n)))
 
 
+def source_span(chunk: Chunk, s: int, e: int) -> tuple[int, int]:
+    """Exact source offsets of chunk.text[s:e]: cleaning drops only whitespace (and page markers) inside it,
+    so the span is found again in the source with whitespace ignored. Table rows are rebuilt text: the row's
+    own source span, or `source_offset`'s interpolation inside it.
+
+    >>> t = "GDP 1135.1亿元。增长6.3%。"
+    >>> c = Chunk("c", "d", "T", "", t.replace(" ", ""), 10, 10 + len(t), source=t)
+    >>> source_span(c, c.text.index("增长"), len(c.text))
+    (23, 30)
+    """
+    if chunk.kind == "table_row" or not chunk.source:
+        whole = (s, e) == (0, len(chunk.text))
+        return (chunk.start, chunk.end) if whole else (source_offset(chunk, s), source_offset(chunk, e))
+    keep = [i for i, ch in enumerate(chunk.source) if not ch.isspace()]
+    flat = "".join(chunk.source[i] for i in keep)
+    want = re.sub(r"\s", "", chunk.text[s:e])
+    at = flat.find(want, len(re.sub(r"\s", "", chunk.text[:s])))
+    if want and at >= 0:
+        return chunk.start + keep[at], chunk.start + keep[at + len(want) - 1] + 1
+    head, tail = flat.find(want[:6]), flat.find(want[-6:])
+    if want and 0 <= head <= tail:  # a page marker inside the sentence: anchor both ends
+        return chunk.start + keep[head], chunk.start + keep[tail + len(want[-6:]) - 1] + 1
+    return source_offset(chunk, s), source_offset(chunk, e)
+
+
 def best_span(claim: str, chunk: Chunk) -> tuple[int, int]:
     """The chunk sentence(s) that support `claim`: (start, end) inside `chunk.text`.
 
@@ -249,8 +274,8 @@ def make_citation(n: int, claim: str, hit: Hit) -> Citation:
         title=c.title,
         section=c.section,
         text=c.text[s:e],
-        start=source_offset(c, s),
-        end=source_offset(c, e),
+        start=(span := source_span(c, s, e))[0],
+        end=span[1],
     )
 
 

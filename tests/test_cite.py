@@ -61,3 +61,22 @@ def test_citation_to_unknown_passage_is_ignored():
 def test_source_offset_interpolates_when_cleaning_shortened_the_text():
     c = Chunk(id="c", doc="d", title="", section="", text="abcdef", start=100, end=112)
     assert [source_offset(c, i) for i in (0, 3, 6)] == [100, 106, 112]
+
+
+def test_citations_into_the_cleaned_plan_have_exact_source_offsets():
+    """The plan is PDF text: cleaning joins wraps and drops spaces, yet a citation's start/end must
+    still cut exactly its sentence out of the source file (whitespace aside)."""
+    import re
+
+    from rag import index as index_mod
+    from rag.settings import Settings
+
+    chunks = [c for c in index_mod.load(Settings()).chunks if c.doc.startswith("004_") and c.kind != "table_row"]
+    source = next((ROOT / "seeds").glob("004_*.txt")).read_text(encoding="utf-8")
+    checked = 0
+    for c in chunks[:40]:
+        sentence = c.text[: c.text.find("。") + 1] if "。" in c.text else c.text
+        cit = resolve_citations(strip_markers(sentence) + "[1]", [Hit(chunk=c, score=1.0)])[0]
+        assert re.sub(r"\s", "", source[cit.start : cit.end]) == re.sub(r"\s", "", cit.text)
+        checked += 1
+    assert checked >= 20
