@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import text_hit
 
 from rag.arith import infer
 from rag.generate import ScriptedGenerator
@@ -13,22 +14,11 @@ from rag.pipeline import Pipeline
 from rag.prompt import REFUSAL
 from rag.retrieve import Retriever
 from rag.settings import ROOT, Settings
-from rag.types import Chunk, Hit
+from rag.types import Hit
 
 
 def hit(text: str, scope: str = "zone", periods: tuple[str, ...] = ()) -> Hit:
-    chunk = Chunk(
-        id=f"t:{hash(text)}",
-        doc="t.txt",
-        title="T",
-        section="",
-        text=text,
-        start=0,
-        end=len(text),
-        periods=periods,
-        scope=scope,
-    )
-    return Hit(chunk=chunk, score=1.0)
+    return text_hit(text, scope, periods)
 
 
 RANKS = hit("2022年，甲区在全省开发区排名中位列第12名，较2018年上升5个位次，创历史新高。", periods=("2022",))

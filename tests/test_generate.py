@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import seed_hit
 from test_ui_e2e import free_port, stop, wait_until_up
 
 from rag.generate import (
@@ -25,37 +26,20 @@ from rag.generate import (
     make_generator,
 )
 from rag.prompt import REFUSAL, build_messages
-from rag.settings import ROOT, Settings
-from rag.types import Chunk, Hit
+from rag.settings import Settings
+from rag.types import Hit
 from rag.verify import verify
 
 GGUF_05B = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 
 
-def seed_hit(prefix: str, needle: str, length: int, periods=("2024",)) -> Hit:
-    path = next((ROOT / "seeds").glob(prefix + "_*.txt"))
-    text = Path(path).read_text(encoding="utf-8")
-    i = text.index(needle)
-    t = text[i : i + length]
-    return Hit(
-        chunk=Chunk(
-            id=f"{prefix}:{i}",
-            doc=path.name,
-            title="昆山高新区全力打造新质生产力“高新”样板",
-            section="",
-            text=t,
-            start=i,
-            end=i + length,
-            periods=periods,
-            scope="zone",
-        ),
-        score=1.0,
-    )
-
-
 @pytest.fixture(scope="module")
 def hits() -> list[Hit]:
-    return [seed_hit("001", "数据显示,2024年", 120), seed_hit("001", "2024年,昆山高新区固定资产投资", 110)]
+    title = "昆山高新区全力打造新质生产力“高新”样板"
+    return [
+        seed_hit("001", "数据显示,2024年", 120, title=title),
+        seed_hit("001", "2024年,昆山高新区固定资产投资", 110, title=title),
+    ]
 
 
 def test_scripted_generator_streams_pieces():

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import seed_hit, text_hit
 
 from rag.prompt import REFUSAL
 from rag.settings import ROOT
 from rag.types import Chunk, Hit
 from rag.verify import check_premise, extractive_answer, verify
-
-
-def seed_hit(prefix: str, needle: str, length: int, scope="zone", periods=()) -> Hit:
-    path = next((ROOT / "seeds").glob(prefix + "_*.txt"))
-    text = Path(path).read_text(encoding="utf-8")
-    i = text.index(needle)
-    t = text[i : i + length]
-    if prefix == "004":  # the plan is PDF text: join its hard line wraps as the cleaner does
-        t = t.replace("\n", "")
-    chunk = Chunk(
-        id=f"{prefix}:{i}",
-        doc=path.name,
-        title="T",
-        section="",
-        text=t,
-        start=i,
-        end=i + length,
-        periods=periods,
-        scope=scope,
-    )
-    return Hit(chunk=chunk, score=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -315,34 +293,8 @@ def test_a_figure_about_another_subject_does_not_answer_a_question_about_an_orga
 
 def test_a_second_passage_stating_the_same_figure_is_cited_too(gdp):
     """Corroboration: every given passage that backs the figure (same metric, period, scope) is cited."""
-    twin = Hit(
-        chunk=Chunk(
-            id="twin",
-            doc="x.txt",
-            title="T",
-            section="",
-            start=0,
-            end=30,
-            scope="zone",
-            periods=("2024",),
-            text="2024年，昆山高新区实现地区生产总值1135.1亿元。",
-        ),
-        score=0.5,
-    )
-    other_year = Hit(
-        chunk=Chunk(
-            id="y",
-            doc="y.txt",
-            title="T",
-            section="",
-            start=0,
-            end=30,
-            scope="zone",
-            periods=("2023",),
-            text="2023年，昆山高新区实现地区生产总值1135.1亿元。",
-        ),
-        score=0.4,
-    )
+    twin = text_hit("2024年，昆山高新区实现地区生产总值1135.1亿元。", periods=("2024",), doc="x.txt", score=0.5)
+    other_year = text_hit("2023年，昆山高新区实现地区生产总值1135.1亿元。", periods=("2023",), doc="y.txt", score=0.4)
     v = verify("2024年昆山高新区地区生产总值1135.1亿元[1]。", [gdp, other_year, twin], "2024年高新区GDP是多少？")
     assert v.text.endswith("[1][3]。") and {c.n for c in v.citations} == {1, 3}
 
