@@ -73,6 +73,7 @@ _ZONE = re.compile(r"昆山高新区|(?<!国家)(?<!国家级)(?<!省级)(?<!全
 _CITY = re.compile(r"昆山市|昆山全市|全昆山|全市|本市")
 _PLAN = re.compile(r"十[一二三四五]五")
 _CLAUSE = "，,；;。！？!?：:\n"
+_IDENTIFIER = re.compile(r"[A-Za-z]{2,}[ /-]?$")  # "IEC 61215", "GB/T": the number is part of a standard's name
 _SENTENCE = "。！？!?\n"
 # Words that carry no metric: verbs of stating, particles, qualifiers. Removed before bigrams.
 _FILLER_WORDS = (
@@ -302,6 +303,11 @@ def _check_in_passage(
     fig: Figure, claim_text: str, claim_periods: set[str], claim_scopes: set[str], chunk: Chunk
 ) -> str:
     """'' when `chunk` supports `fig` as stated in `claim_text`, else the reason it does not."""
+    ident = _IDENTIFIER.search(claim_text[: fig.start])
+    if ident and not fig.unit:
+        # "IEC 61215", "ISO 9001": part of a name, not a quantity with a metric; the name must be in the passage.
+        name = re.sub(r"\s", "", ident.group(0) + fig.raw)
+        return "" if name in re.sub(r"\s", "", chunk.text) else "not_found"
     occurrences = [g for g in extract_figures(chunk.text) if same_figure(fig, g)]
     if fig.kind == "year":
         return "" if occurrences or str(int(fig.value)) in _chunk_periods(chunk) else "not_found"

@@ -335,3 +335,11 @@ def test_an_answer_that_never_names_the_quoted_term_falls_back_to_the_sentence_d
     # An answer that names the term stands.
     ok = verify("“一廊”，即夏驾河科创走廊[1]。", [Hit(chunk=chunk, score=1.0), preface], q)
     assert not ok.fallback and ok.text == "“一廊”，即夏驾河科创走廊[1]。"
+
+
+def test_a_standard_number_is_checked_as_a_name_not_as_a_quantity():
+    h = seed_hit("000", "2平方米+商用大尺寸钙钛矿晶硅叠层组件", 120, periods=("2026",))
+    q = "协鑫光电的组件通过了什么认证？"
+    v = verify("协鑫光电的组件通过了IEC 61215和IEC 61730标准认证[1]。", [h], q)
+    assert not v.refused and not v.fallback and "IEC 61730" in v.text
+    assert "61731" in verify("协鑫光电的组件通过了IEC 61215和IEC 61731标准认证[1]。", [h], q).unsupported_numbers
