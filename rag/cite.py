@@ -161,6 +161,11 @@ def sentence_spans(text: str, terminators: str = _CLAUSE_TERMINATORS) -> list[tu
 _QUOTE_MARKS = re.compile(r"[“”‘’「」『』\"']")
 
 
+def unquoted(text: str) -> str:
+    """`text` without quote marks, which Chinese puts inside words: unquoted("“保姆”式服务") == "保姆式服务"."""
+    return _QUOTE_MARKS.sub("", text)
+
+
 def bigrams(text: str) -> set[str]:
     """Character bigrams of the CJK runs plus whole Latin words and numbers (the overlap currency).
 
@@ -170,7 +175,7 @@ def bigrams(text: str) -> set[str]:
     (['gdp', '增长'], True)
     """
     out: set[str] = set()
-    for run in re.findall(r"[\u4e00-\u9fff]+|[A-Za-z]+|\d+(?:\.\d+)?", _QUOTE_MARKS.sub("", text)):
+    for run in re.findall(r"[\u4e00-\u9fff]+|[A-Za-z]+|\d+(?:\.\d+)?", unquoted(text)):
         if run[0] >= "\u4e00":
             if len(run) == 1:
                 out.add(run)

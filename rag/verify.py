@@ -41,6 +41,7 @@ from rag.cite import (
     sentence_spans,
     split_claims,
     strip_markers,
+    unquoted,
 )
 from rag.entity import names, subject
 from rag.numbers import extract_figures, same_figure
@@ -511,7 +512,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
         # "年产能是多少GW？" answered without any figure in GW does not answer it, however true it is.
         said_refusal, kept = True, []
     terms = quoted_terms(question)
-    if kept and terms and not any(t in "".join(kept) for t in terms):
+    if kept and terms and not any(t in unquoted("".join(kept)) for t in terms):
         kept = []  # "“一廊”是指什么？" answered without ever naming 一廊 answers something else
     if kept:
         out = "".join(kept)
@@ -598,7 +599,7 @@ def extractive_answer(
                 continue
             if not _states_unit(unit, sent) or (entity and not names(chunk.text, s, entity)):
                 continue
-            if terms and not any(t in sent for t in terms):
+            if terms and not any(t in unquoted(sent) for t in terms):
                 continue  # the question quotes a term: only a sentence naming it can answer
             # The threshold counts word overlap and a definition of the quoted term; exact matches
             # (figures, long shared runs) only rank, so they never turn a refusal into a quote.

@@ -343,3 +343,11 @@ def test_a_standard_number_is_checked_as_a_name_not_as_a_quantity():
     v = verify("协鑫光电的组件通过了IEC 61215和IEC 61730标准认证[1]。", [h], q)
     assert not v.refused and not v.fallback and "IEC 61730" in v.text
     assert "61731" in verify("协鑫光电的组件通过了IEC 61215和IEC 61731标准认证[1]。", [h], q).unsupported_numbers
+
+
+def test_a_quoted_term_matches_the_source_whatever_its_quote_marks():
+    """“保姆式”服务 in the question is “保姆”式服务 in the report: the same term."""
+    h = seed_hit("001", "2024年以来,创新实施", 120)
+    q = "高新区的“保姆式”服务2.0升级版覆盖了多少家重点企业？"
+    v = verify("根据现有资料无法回答该问题。", [h], q)  # the model refused; the passage plainly answers
+    assert not v.refused and "806家" in v.text
