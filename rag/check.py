@@ -44,6 +44,7 @@ from rag.verify import (
     periods_in,
     scopes_in,
     strip_scopes,
+    table_cells,
 )
 
 METRIC_MIN = 0.5  # as in rag.verify: share of the claim's metric bigrams found around the passage figure
@@ -175,19 +176,12 @@ def split_statements(claim: str) -> list[Statement]:
 def _stated(chunk: Chunk) -> Iterator[_Stated]:
     """Every figure of a passage with its metric context, period and scope."""
     if chunk.kind == "table_row":
-        # "表1 …｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2": each value is
-        # read as "海内外高层次人才6.2万人", for the period its column names.
-        cells = chunk.text.split("｜")
-        name = cells[1].split("：", 1)[-1] if len(cells) > 2 else ""
-        unit = re.search(r"[（(]([^（()）]*)[）)]$", name)
-        label = re.sub(r"[（(][^（()）]*[）)]", "", name)
-        for cell in cells[2:]:
-            column, _, value = cell.rpartition("：")
-            synth = label + value + (unit.group(1) if unit else "")
-            for g in [g for g in extract_figures(synth) if g.start >= len(label)][:1]:
-                ctx, scopes = passage_context(_mask(synth), g), frozenset({chunk.scope} - {"unknown"})
-                periods, span = frozenset(periods_in(column)), (0, len(chunk.text))
-                yield _Stated(g, g.raw, ctx, ctx, bigrams(_mask(synth)), periods, scopes, chunk, span)
+        # each value read as "海内外高层次人才6.2万人", for the period its column names (rag.verify.table_cells)
+        for synth, g, periods in table_cells(chunk):
+            ctx, scopes = passage_context(_mask(synth), g), frozenset({chunk.scope} - {"unknown"})
+            yield _Stated(
+                g, g.raw, ctx, ctx, bigrams(_mask(synth)), frozenset(periods), scopes, chunk, (0, len(chunk.text))
+            )
         return
     masked = replace(chunk, text=_mask(chunk.text))
     spans = sentence_spans(chunk.text)

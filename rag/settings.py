@@ -71,15 +71,22 @@ class Settings(BaseSettings):
     chunk_size: int = Field(250, ge=50, description="Target chunk length in characters.")
     chunk_overlap: int = Field(50, ge=0, description="Characters shared by neighbouring chunks.")
     top_k: int = Field(5, ge=1, le=50, description="Passages returned by search.")
-    context_passages: int = Field(4, ge=1, le=20, description="Passages put into the LLM prompt.")
+    context_passages: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="Passages put into the LLM prompt and checked against (dev set, 1.5B: 3 and 4 both answer "
+        "0.955; 3 reads ~25% fewer prompt tokens).",
+    )
     window: int = Field(
         2, ge=0, le=3, description="Neighbour chunks added on each side of a hit (small-to-big retrieval)."
     )
     max_passage_chars: int = Field(
-        200,
+        130,
         ge=50,
         description="Characters of each passage put in the prompt: the excerpt around the sentence that best "
-        "matches the question (prompt tokens are the main latency: 4×200 chars ≈ 560 tokens ≈ 8 s on the 1.5B).",
+        "matches the question. Prompt reading is the first-token latency (~100 tokens/s on the 1.5B): on the dev "
+        "set 4×200 chars gave first token p50 5.6 s, 3×150 3.2 s, 3×130 2.8 s, all at accuracy 0.955.",
     )
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of dense vs BM25 in score fusion.")
 

@@ -300,6 +300,29 @@ def is_refusal(text: str) -> bool:
 # --------------------------------------------------------------------------- figure checks
 
 
+def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str]]]:
+    """A table row's values as sentences: (text, its figure, the column's periods).
+
+    "表1 …｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2" has the value 6.2
+    read as "海内外高层次人才6.2万人", for 2025 (the unit sits in the indicator's name, the year in the column's).
+
+    >>> t = "表1 指标｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2"
+    >>> [(s, f.raw, sorted(p)) for s, f, p in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
+    [('海内外高层次人才4.5万人', '4.5万人', ['2020']), ('海内外高层次人才6.2万人', '6.2万人', ['2025'])]
+    """
+    cells = chunk.text.split("｜")
+    name = cells[1].split("：", 1)[-1] if len(cells) > 2 else ""
+    unit = re.search(r"[（(]([^（()）]*)[）)]$", name)
+    label = re.sub(r"[（(][^（()）]*[）)]", "", name)
+    out = []
+    for cell in cells[2:]:
+        column, _, value = cell.rpartition("：")
+        synth = label + value + (unit.group(1) if unit else "")
+        for g in [g for g in extract_figures(synth) if g.start >= len(label)][:1]:
+            out.append((synth, g, periods_in(column)))
+    return out
+
+
 def _check_in_passage(
     fig: Figure, claim_text: str, claim_periods: set[str], claim_scopes: set[str], chunk: Chunk
 ) -> str:
@@ -309,6 +332,18 @@ def _check_in_passage(
         # "IEC 61215", "ISO 9001": part of a name, not a quantity with a metric; the name must be in the passage.
         name = re.sub(r"\s", "", ident.group(0) + fig.raw)
         return "" if name in re.sub(r"\s", "", chunk.text) else "not_found"
+    if chunk.kind == "table_row":
+        metric = claim_metric(claim_text, fig)
+        for synth, g, periods in table_cells(chunk):
+            if not same_figure(fig, g) or (metric and overlap(metric, passage_context(synth, g)) < METRIC_MIN_OVERLAP):
+                continue
+            if claim_periods and periods and not claim_periods & periods:
+                return "period"
+            return (
+                ""
+                if not claim_scopes or chunk.scope not in ("zone", "city") or chunk.scope in claim_scopes
+                else "scope"
+            )
     occurrences = [g for g in extract_figures(chunk.text) if same_figure(fig, g)]
     if fig.kind == "year":
         return "" if occurrences or str(int(fig.value)) in _chunk_periods(chunk) else "not_found"

@@ -351,3 +351,29 @@ def test_a_quoted_term_matches_the_source_whatever_its_quote_marks():
     q = "高新区的“保姆式”服务2.0升级版覆盖了多少家重点企业？"
     v = verify("根据现有资料无法回答该问题。", [h], q)  # the model refused; the passage plainly answers
     assert not v.refused and "806家" in v.text
+
+
+def test_a_plan_table_row_backs_a_figure_with_the_unit_and_year_of_its_column():
+    row = "表1 “十四五”科技发展主要指标目标｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2"
+    table = Hit(
+        chunk=Chunk(
+            id="t",
+            doc="p.txt",
+            title="T",
+            section="",
+            text=row,
+            start=0,
+            end=len(row),
+            periods=("2020", "2025"),
+            scope="city",
+            kind="table_row",
+        ),
+        score=1.0,
+    )
+    q = "到2025年海内外高层次人才目标是多少？"
+    assert verify("到2025年，海内外高层次人才目标6.2万人[1]。", [table], q).text.endswith("[1]。")
+    assert (
+        "6.2万人"
+        in verify("2020年海内外高层次人才6.2万人[1]。", [table], "2020年海内外高层次人才多少？").unsupported_numbers
+    )
+    assert "4.5万" in verify("到2025年，海内外高层次人才目标4.5万人[1]。", [table], q).unsupported_numbers[0]
