@@ -100,7 +100,9 @@ def answer_metrics(
         text = squash(a.answer)
         correct = answerable and not a.refused and all(squash(m) in text for m in it.get("must_include", []))
         cited_ids = {c.chunk_id for c in a.citations}
-        cited_texts = [h.chunk.text for h in a.hits if h.chunk.id in cited_ids]
+        # As for retrieval recall: evidence is quoted from the source file, so a cited passage covers it in
+        # its cleaned text or in the exact source span it stands for (table rows are rebuilt, their source not).
+        cited_texts = [t for h in a.hits if h.chunk.id in cited_ids for t in (h.chunk.text, h.chunk.source) if t]
         cite_ok = covered(it.get("evidence", []), cited_texts) if (answerable and cited_texts) else None
         rows.append(
             {
