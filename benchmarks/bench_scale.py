@@ -179,7 +179,7 @@ def faiss_part(n: int, queries: int, rng: random.Random, proxy: ProxyEmbedder) -
         sweep = {}
         if hasattr(approx, "nprobe"):
             default = approx.nprobe
-            for nprobe in (8, 16, 32, 64, 128):
+            for nprobe in (16, 32, 64, 128, 256):
                 approx.nprobe = nprobe
                 _, got_p = approx.search(q, 10)
                 sweep[nprobe] = {"recall_at_10": _recall(truth, got_p), "ms": _per_query_ms(approx, q[:50])["p50"]}

@@ -312,7 +312,8 @@ def _scale_md(sc: dict[str, Any]) -> list[str]:
     lines += _table(["vectors", "index", "recall@10", "flat ms/query", "IVF ms/query", "IVF train+add s"], rows)
     sweeps = {kind: fp[kind].get("nprobe_sweep") or {} for kind in ("proxy", "random")}
     if sweeps["proxy"]:
-        lines += ["IVF recall@10 (ms/query) by `nprobe` (the index uses 16):", ""]
+        used = fp["proxy"].get("nprobe")
+        lines += [f"IVF recall@10 (ms/query) by `nprobe` (the index uses {used}):", ""]
         lines += _table(
             ["vectors", *[f"nprobe {p}" for p in sweeps["proxy"]]],
             [[kind, *[f"{v['recall_at_10']} ({v['ms']})" for v in sw.values()]] for kind, sw in sweeps.items()],

@@ -37,7 +37,7 @@ from rag.verify import (
 )
 
 _SUM = re.compile(r"加起来|加在一起|一共|合计|总共|共计|总和")
-_DIFF = re.compile(r"增加了?多少|增长了?多少|多了多少|少了多少|减少了?多少|相差|差了?多少|差距")
+_DIFF = re.compile(r"净?增加了?多少|净?增长了?多少|净增了?多少|多了多少|少了多少|减少了?多少|相差|差了?多少|差距")
 _MAGNITUDES = ((1e8, "亿"), (1e4, "万"))
 SAME_METRIC = 0.5  # share of one figure's metric bigrams the other's must hold (乐美包装增资 ⊃ 增资) to combine
 
@@ -88,13 +88,17 @@ def derive(question: str, answer: str) -> str:
 
 INFER_MIN_OVERLAP = 0.5  # share of the passage metric's bigrams the question must contain
 _ASKS_INFERENCE = re.compile(r"推算|倒推|推断|估算|算一下|计算|推出")
+# Asking for a plan period's end or a company's first year is asking for a baseline the documents imply.
+_ASKS_EARLIER = re.compile(r"五[”\"]?末|刚成立|成立时|成立那|起步时")
 _ELAPSED = re.compile(
     r"从(?P<a>[^，,。？?]{1,10}?)到(?P<b>[^，,。？?]{1,14}?)[，,]?(?:用了|花了|经过|历时|相隔|隔了|共)?(?:大概|大约|约)?(?:多少|几)年"
 )
 _RANK_SHIFT = re.compile(r"较(\d{4})年(上升|提升|前进|提高|下降|后退|下滑)$")
 _RISE = ("上升", "提升", "前进", "提高")
 _GROWTH_TO = re.compile(r"(增长|增加|净增|提高|提升)$")
-_REACH = re.compile(r"^[，,、]?(?:达到|达|至|到)$")
+_REACH = re.compile(r"^[，,、]?(?:达到|达|至|到|(?:提高|提升|上升|增长|增)[到至])$")
+_SINCE_PLAN = re.compile(r"较[“\"]?(十[一二三四五]五)[”\"]?末")
+_TIMES = re.compile(r"[，,]?是(?P<when>[^，,。；;]{0,14}?)的(?P<n>\d+(?:\.\d+)?)倍")
 # Plan periods in order: what a plan period grew from is the end of the one before it.
 _PLANS = ("十一五", "十二五", "十三五", "十四五", "十五五")
 _PLAN_END_YEAR = {"十一五": 2010, "十二五": 2015, "十三五": 2020, "十四五": 2025}
@@ -109,7 +113,10 @@ def _clauses(text: str) -> list[tuple[int, int]]:
 
 
 def _quote(text: str, span: tuple[int, int], n: int) -> str:
-    return re.sub(r"\s*\n\s*", "", text[span[0] : span[1]]).rstrip("。；;，, ") + f"[{n}]"
+    quote = re.sub(r"\s*\n\s*", "", text[span[0] : span[1]]).rstrip("。；;，, ")
+    if quote.startswith("“") and "”" not in quote:
+        quote = quote[1:]  # the clause opens a quotation it does not close: the mark alone would mislead
+    return quote + f"[{n}]"
 
 
 def _rank_shift(sent: str, figs: Sequence[Figure], question: str) -> tuple[Figure, str, str] | None:
@@ -142,11 +149,34 @@ def _growth_to(sent: str, figs: Sequence[Figure], plans: set[str]) -> tuple[Figu
     for a, b in zip(figs, figs[1:], strict=False):
         if not (_GROWTH_TO.search(sent[: a.start]) and _REACH.match(sent[a.end : b.start])):
             continue
+        since = _SINCE_PLAN.search(sent[: a.start])
+        # The plan named as the baseline ("较“十二五”末增长…") wins; else the one before the sentence's latest plan.
+        earlier = [since.group(1)] if since else [_PLANS[_PLANS.index(p) - 1] for p in plans if p in _PLANS[1:]]
+        if not earlier:
+            continue
+        target = f"“{max(earlier, key=_PLANS.index)}”末"
         if a.kind == b.kind == "number" and a.unit == b.unit:
-            earlier = [_PLANS[_PLANS.index(p) - 1] for p in plans if p in _PLANS[1:]]
-            if earlier:
-                return a, f"“{min(earlier)}”末", f"{b.raw} − {a.raw} = {_format(b.value - a.value, b)}"
+            return a, target, f"{b.raw} − {a.raw} = {_format(b.value - a.value, b)}"
+        if a.unit == "百分点" and b.kind == "percent":  # "增长0.75个百分点，提高到3.7%"
+            return a, target, f"{b.raw} − {a.raw} = {_num(round(b.value - a.value, 6))}%"
     return None
+
+
+def _times(sent: str, figs: Sequence[Figure]) -> tuple[Figure, str, str] | None:
+    """The value a stated multiple was taken of.
+
+    "2021年销售额5000万元，是2016年刚成立时的50倍" → (the 50 figure, "2016年", "5000万元 ÷ 50 = 100万元").
+    """
+    m = _TIMES.search(sent)
+    year = re.search(r"((?:19|20)\d{2})年", m.group("when")) if m else None
+    if not m or not year:
+        return None
+    base = next((f for f in reversed(figs) if f.end <= m.start() and f.kind == "number" and f.unit), None)
+    times = next((f for f in figs if f.start == m.start("n")), None)
+    n = float(m.group("n"))
+    if base is None or times is None or n <= 0:
+        return None
+    return times, f"{year.group(1)}年", f"{base.raw} ÷ {m.group('n')} = {_format(base.value / n, base)}"
 
 
 def _baselines(question: str, passages: Sequence[Hit]) -> list[tuple[float, str]]:
@@ -166,7 +196,7 @@ def _baselines(question: str, passages: Sequence[Hit]) -> list[tuple[float, str]
             if not figs:
                 continue
             plans = periods_in(sent) | governing_periods(hit.chunk, span[0] + figs[0].start)
-            found = _rank_shift(sent, figs, question) or _growth_to(sent, figs, plans)
+            found = _rank_shift(sent, figs, question) or _growth_to(sent, figs, plans) or _times(sent, figs)
             if found is None or found[1] not in q_labels:
                 continue
             fig, target, expr = found
@@ -188,7 +218,7 @@ def _clause_of(text: str, span: tuple[int, int], fig: Figure) -> tuple[int, int]
     nxt = min(stops) if stops else span[1]
     # keep the clause that states the reached value too ("增长11.9万人，达45.6万人")
     stops2 = [i for i in (text.find(ch, nxt + 1, span[1]) for ch in "，,；;。") if i != -1]
-    if re.match(r"[，,]?(?:达到|达|至|到)", text[nxt : nxt + 3]):
+    if re.match(r"[，,]?(?:达到|达|至|到|(?:提高|提升|上升|增长|增)[到至])", text[nxt : nxt + 4]):
         nxt = min(stops2) if stops2 else span[1]
     return span[0], nxt
 
@@ -245,16 +275,18 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
     years = sorted({p for p in periods_in(question) if p.isdigit()})
     if not _DIFF.search(question) or len(years) != 2:
         return ""
-    key, q_scopes = question_key(question), scopes_in(question)
+    # The metric is what changed, not the change: "净增" in "净增加了多少" must not pick the 净增79家 figure.
+    key, q_scopes = question_key(_DIFF.sub(" ", question)), scopes_in(question)
     found: dict[str, tuple[float, Figure, str]] = {}
     for n, hit in enumerate(passages, start=1):
         text = hit.chunk.text
         for g in extract_figures(text):
             if g.kind != "number" or not g.unit or g.op or g.unit in ("年", "月", "日"):
                 continue
-            periods = governing_periods(hit.chunk, g.start)
+            # A passage joined from neighbouring chunks may carry several periods; one asked year must govern.
+            periods = governing_periods(hit.chunk, g.start) & set(years)
             scopes = passage_scopes(hit.chunk, g.start)
-            if len(periods) != 1 or next(iter(periods)) not in years or (q_scopes and scopes and not q_scopes & scopes):
+            if len(periods) != 1 or (q_scopes and scopes and not q_scopes & scopes):
                 continue
             score = overlap(key, passage_context(text, g))
             span = next((s, e) for s, e in _clauses(text) if s <= g.start < e)
@@ -282,7 +314,7 @@ def infer(question: str, passages: Sequence[Hit]) -> str:
     asks for a computation (推算, 估算…), as a direct answer should win when the documents have one.
     """
     elapsed = _elapsed(question, passages) or _change(question, passages)
-    if elapsed or not _ASKS_INFERENCE.search(question):
+    if elapsed or not (_ASKS_INFERENCE.search(question) or _ASKS_EARLIER.search(question)):
         return elapsed
     found = _baselines(question, passages)
     return max(found)[1] if found else ""

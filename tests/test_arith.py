@@ -23,6 +23,12 @@ def hit(text: str, scope: str = "zone", periods: tuple[str, ...] = ()) -> Hit:
 
 RANKS = hit("2022年，甲区在全省开发区排名中位列第12名，较2018年上升5个位次，创历史新高。", periods=("2022",))
 TALENT = hit("“十四五”期间，全区研发人员增长2.5万人，达10.3万人；研发投入增长8.1亿元，达30亿元。", periods=("十四五",))
+GROWTH = hit(
+    "2021年丙公司实现销售额5000万元，是2016年刚成立时的50倍。“十三五”期间，全市研发投入占比较“十二五”末增长0.75个百分点，"
+    "提高到3.7%。",
+    scope="city",
+    periods=("2021", "十三五"),
+)
 EVENTS = [
     hit("乙公司2010年3月成立，专注新材料。", periods=("2010",)),
     hit("2021年3月18日,乙公司成功在科创板上市,成为当年首家上市企业。", periods=("2021",)),
@@ -40,10 +46,21 @@ def test_the_start_of_a_plan_period_is_what_it_reached_minus_what_it_grew():
     assert "10.3万人 − 2.5万人 = 7.8万人" in text and "“十三五”末" in text
     # The metric binds: 研发投入 gets its own operands, not the head count's.
     assert "30亿元 − 8.1亿元 = 21.9亿元" in infer("推算2020年全区研发投入是多少亿元？", [TALENT])
-    # A direct question ("是多少") is not answered by inference: the documents may state it elsewhere.
-    assert infer("“十三五”末全区研发人员有多少万人？", [TALENT]) == ""
+    # Asking for a plan period's end is asking for that baseline, "推算" or not; asking for 2020 directly is
+    # not, since the documents may state a year's value elsewhere.
+    assert "7.8万人" in infer("“十三五”末全区研发人员有多少万人？", [TALENT])
+    assert infer("2020年全区研发投入是多少亿元？", [TALENT]) == ""
     # The other scope's figure does not answer a city question.
     assert infer("推算“十三五”末昆山全市研发人员有多少万人？", [TALENT]) == ""
+
+
+def test_a_stated_multiple_gives_the_earlier_value_and_a_named_baseline_plan_wins():
+    text = infer("丙公司2016年刚成立那年销售额多少？", [GROWTH])
+    assert "5000万元 ÷ 50 = 100万元" in text and "2016年" in text and "[1]" in text
+    assert infer("丙公司2017年销售额多少？", [GROWTH]) == ""  # the multiple is of 2016, not 2017
+    pct = infer("“十二五”末全市研发投入占比是多少？", [GROWTH])
+    # "较“十二五”末增长0.75个百分点，提高到3.7%": percentage points come off a percentage.
+    assert "3.7% − 0.75个百分点 = 2.95%" in pct and "“十二五”末" in pct
 
 
 def test_years_between_two_dated_events_of_the_same_subject():

@@ -157,7 +157,7 @@ class ChatService:
             self._pipelines[(self.default_mode, settings.context_passages)] = pipeline
             if getattr(pipeline, "generator", None) is not None:
                 self._generators[self.default_mode] = pipeline.generator
-        self._draft_dir = Path(tempfile.mkdtemp(prefix="gaoxin-drafts-"))
+        self._draft_dir: Path | None = None  # made on the first download, so idle services leave no temp dirs
 
     # -- pipelines ----------------------------------------------------------------
     def retriever(self) -> Any:
@@ -224,6 +224,9 @@ class ChatService:
         return "已记录：有用，谢谢！" if rating == "useful" else "已记录：有误，我们会核查这条回答。"
 
     def write_draft(self, markdown: str) -> str:
+        with self._file_lock:
+            if self._draft_dir is None:
+                self._draft_dir = Path(tempfile.mkdtemp(prefix="gaoxin-drafts-"))
         path = self._draft_dir / f"draft-{datetime.now():%Y%m%d-%H%M%S-%f}.md"
         path.write_text(markdown, encoding="utf-8")
         return str(path)
