@@ -27,7 +27,7 @@ from rag.cite import resolve_citations
 from rag.conflict import conflicts, name_conflicts
 from rag.locate import locate
 from rag.prompt import REFUSAL, build_messages, load_prompts
-from rag.query import normalize
+from rag.query import normalize, resolve_relative
 from rag.retrieve import Retriever
 from rag.rewrite import rewrite
 from rag.settings import Settings
@@ -79,7 +79,8 @@ class Pipeline:
         q, notice = validate(question, self.settings.max_question_chars)
         # The model, the verifier and the quote fallback all compare the question with the documents'
         # wording: give them the normalised form (simplified characters, half-width digits, typos fixed).
-        standalone = normalize(rewrite(q, history))
+        # Relative years ("去年") mean the year they name on the day the question is asked.
+        standalone = resolve_relative(normalize(rewrite(q, history)), self.settings.reference_date())
         hits = tuple(self.retriever.search(standalone, max(self.settings.top_k, self.settings.context_passages)))
         t_ret = time.perf_counter()
         yield StreamEvent(kind="hits", hits=hits)
@@ -206,7 +207,8 @@ class Pipeline:
         from rag.check import check_claim
 
         q, _ = validate(claim, self.settings.max_question_chars)
-        return check_claim(q, self.retriever)
+        result = check_claim(resolve_relative(q, self.settings.reference_date()), self.retriever)
+        return {**result, "claim": q}  # the claim as the user wrote it; its statements show the years read
 
 
 def _append_note(ver: Verification, passages: Sequence[Hit], template: str, **values: str) -> Verification:

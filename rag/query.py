@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 # Misspellings seen in user questions (homophones typed by pinyin IMEs). Keep this
 # list to genuine input errors — never question-specific rewrites.
@@ -70,6 +71,31 @@ def normalize(question: str) -> str:
     # "24年" → "2024年": 2-digit years are how people type, 4-digit how documents write.
     q = re.sub(r"(?<![\d.])([12]\d)年", lambda m: f"20{m.group(1)}年", q)
     return re.sub(r"\s+", " ", q).strip()
+
+
+# Relative years, read against the date the question is asked (Settings.today): a user asking in 2026
+# about "去年" means 2025, whatever year the documents were written in.
+_RELATIVE = re.compile(r"(今年|去年|前年|明年)(?:度)?")
+_OFFSET = {"今年": 0, "去年": -1, "前年": -2, "明年": 1}
+_LATEST = re.compile(r"最新|现在|目前|如今|当前|眼下|最近")
+
+
+def resolve_relative(question: str, today: date) -> str:
+    """`question` with relative years written out as the year they mean on `today`.
+
+    >>> resolve_relative("去年高新区GDP多少？今年前三季度呢？", date(2026, 11, 24))
+    '2025年高新区GDP多少？2026年前三季度呢？'
+    """
+    return _RELATIVE.sub(lambda m: f"{today.year + _OFFSET[m.group(1)]}年", question)
+
+
+def asks_latest(question: str) -> bool:
+    """Whether the question asks for the current value ("现在", "最新") without naming a period.
+
+    >>> asks_latest("科创承载空间现在总量有多大？"), asks_latest("2021年现在的排名？")
+    (True, False)
+    """
+    return bool(_LATEST.search(question)) and not re.search(r"(?:19|20)\d{2}|十[一二三四五]五", question)
 
 
 def expand(question: str) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 
 from rag import index as index_mod
 from rag.bm25 import BM25, tokenize
-from rag.query import exact_bonus, expand, normalize
+from rag.query import asks_latest, exact_bonus, expand, normalize, resolve_relative
 from rag.settings import Settings
 from rag.types import Chunk, Hit
 
@@ -29,6 +29,7 @@ CANDIDATES = 60  # per retriever, before fusion
 PERIOD_MATCH = 0.10  # bonus when the chunk reports the period the question asks about
 PERIOD_MISMATCH = 0.10  # malus when the chunk reports only other years
 SCOPE_MISMATCH = 0.10  # malus for a city chunk on a zone question and vice versa
+RECENCY = 0.25  # "现在/最新" without a period: up to this bonus for the candidates reporting the latest years
 _PLAN_END = re.compile(r"(十[一二三四]五)[”\"」]?末")
 _NEXT_PLAN = {
     "十一五": ("十二五", "2010"),
@@ -70,6 +71,29 @@ def cue_factor(chunk: Chunk, periods: Sequence[str], scope: str) -> float:
     if scope in ("zone", "city") and chunk.scope in ("zone", "city") and scope != chunk.scope:
         adj -= SCOPE_MISMATCH
     return adj
+
+
+def _reported_year(chunk: Chunk, this_year: int) -> int:
+    """The latest year a chunk reports results for: targets ("到2025年") and years after `this_year` do not count."""
+    targets = {p[:4] for p in chunk.periods if "目标" in p}
+    years = [int(p[:4]) for p in chunk.periods if p[:4].isdigit() and p[:4] not in targets]
+    return max((y for y in years if y <= this_year), default=0)
+
+
+def recency(chunks: Sequence[Chunk], this_year: int) -> np.ndarray:
+    """Bonus per chunk by the latest year it reports: 0 for the oldest among `chunks`, RECENCY for the newest,
+    0 when undated. Years after `this_year` are plans, not reports (the plan's 2035 vision is not news).
+
+    >>> [round(float(x), 2) for x in recency([Chunk("a", "d", "T", "", "", 0, 0, ("2021", "2035")),
+    ...     Chunk("b", "d", "T", "", "", 0, 0, ("2024", "2025前三季度")), Chunk("c", "d", "T", "", "", 0, 0)], 2026)]
+    [0.0, 0.25, 0.0]
+    """
+    years = [_reported_year(c, this_year) for c in chunks]
+    dated = [y for y in years if y]
+    if not dated or max(dated) == min(dated):
+        return np.zeros(len(chunks), dtype=np.float32)
+    lo, hi = min(dated), max(dated)
+    return np.array([RECENCY * (y - lo) / (hi - lo) if y else 0.0 for y in years], dtype=np.float32)
 
 
 class Retriever:
@@ -117,7 +141,7 @@ class Retriever:
         n = len(data.chunks)
         if n == 0 or not question.strip():
             return []
-        q = normalize(question)
+        q = resolve_relative(normalize(question), self.settings.reference_date())
         qv = np.asarray(embedder.embed([q], query=True), dtype=np.float32)
         m = min(CANDIDATES, n)
         d_scores, d_idx = data.faiss_index.search(qv, m)
@@ -139,6 +163,8 @@ class Retriever:
             [cue_factor(data.chunks[i], periods, scope) + exact_bonus(q, data.chunks[i].text) for i in cand_idx],
             dtype=np.float32,
         )
+        if asks_latest(q):
+            adj += recency([data.chunks[i] for i in cand_idx], self.settings.reference_date().year)
         final = fused + adj
         order = np.argsort(-final)
         hits: list[Hit] = []

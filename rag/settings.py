@@ -10,10 +10,11 @@ variables, then the defaults below. Paths default to this checkout.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +90,12 @@ class Settings(BaseSettings):
         "set 4×200 chars gave first token p50 5.6 s, 3×150 3.2 s, 3×130 2.8 s, all at accuracy 0.955.",
     )
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of dense vs BM25 in score fusion.")
+    today: str = Field(
+        "",
+        pattern=r"^(\d{4}-\d{2}-\d{2})?$",
+        description="Date (YYYY-MM-DD) that relative years in questions are read against: 今年, 去年, 前年. "
+        "Empty = the system clock.",
+    )
 
     # --- limits & serving --------------------------------------------------
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are truncated, with a notice.")
@@ -96,6 +103,17 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the web UI binds to (loopback by default).")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web UI.")
     concurrency: int = Field(1, ge=1, description="Answers generated at once; more wait in the queue.")
+
+    @field_validator("today")
+    @classmethod
+    def _real_date(cls, v: str) -> str:
+        if v:
+            date.fromisoformat(v)  # "2026-13-45" fits the pattern but is no date: refuse it here, not mid-answer
+        return v
+
+    def reference_date(self) -> date:
+        """The date relative periods mean: `today`, else the clock."""
+        return date.fromisoformat(self.today) if self.today else date.today()
 
     @property
     def models_dir(self) -> Path:

@@ -67,3 +67,28 @@ def test_dev_set_recall_regression_guard(retriever):
     # Regression guard at the measured level (0.795 / 1.0; naive BM25 gets 0.659 / 0.886).
     assert m["recall@5"] >= 0.97, m
     assert m["recall@1"] >= 0.77, m
+
+
+def test_relative_years_are_read_against_the_settings_date():
+    from rag.query import resolve_relative
+
+    assert Settings(today="2026-11-24").reference_date().isoformat() == "2026-11-24"
+    assert resolve_relative("去年高新区GDP多少？前年呢？", Settings(today="2026-11-24").reference_date()) == (
+        "2025年高新区GDP多少？2024年呢？"
+    )
+    with pytest.raises(ValueError):
+        Settings(today="2026-13-45")  # fits YYYY-MM-DD, is no date: refused at load, not mid-answer
+
+
+def test_a_relative_year_finds_that_years_figure(retriever):
+    """On 2025-06-01 "去年" is 2024: the 2024 GDP; on 2022-06-01 it is 2021: the 965亿元 report."""
+    r25 = Retriever(Settings(today="2025-06-01"), embedder=retriever._ensure()[2])
+    assert "1135.1" in r25.search("去年昆山高新区地区生产总值是多少", k=1)[0].chunk.text
+    r22 = Retriever(Settings(today="2022-06-01"), embedder=retriever._ensure()[2])
+    assert any("965" in h.chunk.text for h in r22.search("去年昆山高新区地区生产总值是多少", k=2))
+
+
+def test_now_prefers_the_latest_report_of_the_metric(retriever):
+    """瞪羚企业 counts exist for 2021 (32家), 2024 (50家) and 2025 (72家): "现在" is the 2025 one."""
+    top = retriever.search("高新区现在有多少家江苏省瞪羚企业？", k=1)[0].chunk
+    assert "72家" in top.text, top.text[:80]

@@ -377,3 +377,36 @@ def test_a_plan_table_row_backs_a_figure_with_the_unit_and_year_of_its_column():
         in verify("2020年海内外高层次人才6.2万人[1]。", [table], "2020年海内外高层次人才多少？").unsupported_numbers
     )
     assert "4.5万" in verify("到2025年，海内外高层次人才目标4.5万人[1]。", [table], q).unsupported_numbers[0]
+
+
+def test_a_date_is_checked_whole():
+    park = text_hit("“2024年10月，昆山高端装备总部产业园正式开工建设，规划建筑面积近33万平方米。", periods=("2024",))
+    q = "昆山高端装备总部产业园什么时候开工的？"
+    ok = verify("2024年10月，昆山高端装备总部产业园正式开工建设[1]。", [park], q)
+    assert ok.text.startswith("2024年10月") and not ok.unsupported_numbers and not ok.fallback
+    wrong = verify("2024年11月，昆山高端装备总部产业园正式开工建设[1]。", [park], q)
+    assert "11月" in wrong.unsupported_numbers and "2024年11月" not in wrong.text
+
+
+def test_an_asked_unit_must_be_stated_for_the_asked_metric(project):
+    # The passage has 亿元 figures, none for 一般公共预算收入: a true 亿元 sentence does not answer it.
+    q = "2025年前三季度昆山高新区一般公共预算收入是多少亿元？"
+    v = verify("2025年前三季度，签约项目27个，计划总投资额156.1亿元[1]。", [project], q)
+    assert "156.1亿元" not in v.text
+    # The same sentence answers the question it is about.
+    q2 = "2025年前三季度昆山高新区签约项目计划总投资额是多少亿元？"
+    assert "156.1亿元" in verify("2025年前三季度，签约项目27个，计划总投资额156.1亿元[1]。", [project], q2).text
+
+
+def test_an_asked_amount_needs_an_amount():
+    ipo = seed_hit("000", "2026年1月9日", 80, periods=("2026",))
+    v = verify("瑞博生物于2026年1月9日在香港联合交易所主板挂牌上市[1]。", [ipo], "瑞博生物港股IPO一共募资了多少钱？")
+    assert v.refused and v.text == REFUSAL
+
+
+def test_a_year_premise_reads_the_subject_from_the_whole_sentence():
+    gcl = seed_hit("000", "在这份初心驱使下", 120, periods=("2019",))  # "自2019年落地昆山高新区以来,协鑫光电建成…"
+    wrong = check_premise("协鑫光电是2021年才落户昆山高新区的吧？", [gcl])
+    assert wrong is not None and not wrong.agrees and wrong.source == "2019年"
+    right = check_premise("协鑫光电是2019年落户昆山高新区的吗？", [gcl])
+    assert right is not None and right.agrees
