@@ -651,9 +651,45 @@ def _states_unit(unit: str, text: str) -> bool:
 # --------------------------------------------------------------------------- extractive
 
 
+# How people ask, not what they ask about: question words with their measure word ("多少个", "几家"),
+# colloquial fillers ("搞的那个", "叫啥"). Removed from the question's key so they never count as overlap.
+_ASKING = re.compile(
+    r"(?:多少|几)[个家项件名位人次所台种批条座]?|叫啥|叫什么|是啥|是谁|(?:是)?(?:个)?什么|啥|"
+    r"哪(?:几|一)?[个家些里位项件年天种]?|谁|"
+    r"那个|这个|那些|这些|搞|弄|最后|一下|到底|究竟|具体|听说|据说|那会儿|那时候|怎么样|怎么|如何|咋"
+)
+
+
 def question_key(question: str) -> set[str]:
-    """Bigrams of what the question is about (no scope names, years or question words)."""
-    return bigrams(_core(question))
+    """Bigrams of what the question is about (no scope names, years, question words or colloquial fillers).
+
+    >>> sorted(question_key("高新区2021年办民生实事，新增了多少个学位？"))
+    ['办民', '学位', '实事', '新增', '民生', '生实']
+    """
+    return bigrams(_core(_ASKING.sub(" ", question)))
+
+
+def focus(question: str) -> set[str]:
+    """Bigrams of what is asked for: the words just before the question word ("董事长叫啥" → 董事长), or just
+    after it when the question opens with it ("哪几家企业…"). Empty when there is no question word.
+
+    >>> sorted(focus("做数字微流控核酸检测仪的液滴逻辑，董事长叫啥？"))
+    ['事长', '董事']
+    >>> sorted(focus("高新区2021年办民生实事，新增了多少个学位？"))
+    ['学位']
+    """
+    m = _ASKING.search(question)
+    while m and m.group(0) in ("那个", "这个", "那些", "这些", "搞", "弄", "最后", "一下", "听说", "据说"):
+        m = _ASKING.search(question, m.end())
+    if not m:
+        return set()
+    # "多少个学位", "什么模式": the noun after the question word; "董事长叫啥", "GDP是多少": the words before it.
+    hi = min([i for i in (question.find(ch, m.end()) for ch in _CLAUSE) if i != -1] or [len(question)])
+    after = _head(_core(_ASKING.sub(" ", question[m.end() : hi])), 4).strip()
+    if after:
+        return bigrams(after)
+    lo = max((question.rfind(ch, 0, m.start()) for ch in _CLAUSE), default=-1) + 1
+    return bigrams(_tail(_core(question[lo : m.start()]), 3).strip())
 
 
 def extractive_answer(
