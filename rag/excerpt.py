@@ -14,7 +14,10 @@ named just before it.
 
 from __future__ import annotations
 
+import re
+
 from rag.cite import bigrams, overlap, sentence_spans
+from rag.numbers import extract_figures
 from rag.query import defines_bonus, exact_bonus
 from rag.verify import asked_unit, focus, periods_in, question_key, states_asked_unit
 
@@ -23,7 +26,8 @@ PERIOD_BONUS = 0.15  # a sentence naming the asked-for year/plan period beats a 
 # What is asked for ("董事长叫啥", "多少件问题") outranks the words that only describe the subject: held-out
 # questions lost 125件 and 董事长苏阳 to a sentence that merely named the campaign or the product.
 FOCUS_BONUS = 0.3
-UNIT_BONUS = 0.15  # the sentence states a figure in the unit asked for, for the asked metric
+UNIT_BONUS = 0.15  # the sentence states a figure in the unit asked for, for the asked metric (or a date)
+_ASKS_DATE = re.compile(r"什么时候|何时|哪一?年|哪天|哪一天|几月|多会儿")
 
 
 def _score(sentence: str, question: str, key: set[str], periods: set[str], wanted: set[str], unit: str) -> float:
@@ -33,17 +37,41 @@ def _score(sentence: str, question: str, key: set[str], periods: set[str], wante
     score += FOCUS_BONUS * overlap(wanted, grams)
     if unit and states_asked_unit(question, sentence):
         score += UNIT_BONUS
+    elif _ASKS_DATE.search(question) and any(f.kind == "year" for f in extract_figures(sentence)):
+        score += UNIT_BONUS  # "什么时候建成的": the sentence that dates it
     if periods and periods & periods_in(sentence):
         score += PERIOD_BONUS
     return score
 
 
-def excerpt(text: str, question: str, max_chars: int) -> str:
-    """The best sentences of `text` for `question`, at most ~`max_chars`, in text order (… marks cuts).
+def _run(spans: list[tuple[int, int]], scores: list[float], best: int, budget: int) -> tuple[int, int] | None:
+    """The contiguous sentences around `best` within `budget`, grown towards the better neighbour; None when
+    `best` alone is over budget."""
 
-    Sentences are taken best first while they fit, so a long sentence that only names the subject does not
-    crowd out the short one holding the figure asked for; the best sentence, if too long to fit whole, still
-    lends its start to what budget is left. Ties go to the earlier sentence (it usually names the year).
+    def size(a: int, b: int) -> int:
+        return spans[b][1] - spans[a][0]
+
+    lo = hi = best
+    if size(lo, hi) > budget:
+        return None
+    while True:
+        options = []
+        if lo > 0 and size(lo - 1, hi) <= budget:
+            options.append((scores[lo - 1], 1, lo - 1, hi))  # ties go left: the year is usually named before
+        if hi + 1 < len(spans) and size(lo, hi + 1) <= budget:
+            options.append((scores[hi + 1], 0, lo, hi + 1))
+        if not options:
+            return lo, hi
+        _, _, lo, hi = max(options)
+
+
+def excerpt(text: str, question: str, max_chars: int) -> str:
+    """The best contiguous sentences of `text` for `question`, at most ~`max_chars` (… marks cuts).
+
+    Contiguous, so a sentence keeps the year or subject named just before it. One more sentence may join
+    from elsewhere: the best one holding what is asked for (its unit, its focus word) when the run around
+    the best-matching sentence misses it — a sentence that introduces a campaign must not crowd out the
+    short one that says it solved 125件.
     """
     text = text.strip()
     if len(text) <= max_chars:
@@ -54,35 +82,32 @@ def excerpt(text: str, question: str, max_chars: int) -> str:
     key, periods, wanted, unit = question_key(question), periods_in(question), focus(question), asked_unit(question)
     scores = [_score(text[s:e], question, key, periods, wanted, unit) for s, e in spans]
     best = max(range(len(spans)), key=lambda i: (scores[i], -i))
-    chosen: set[int] = set()
-    left = max_chars
-    # A best sentence that would take most of the budget goes last, as a head cut to what is left, when a
-    # runner-up scores at least half as well: that one often holds the answer the long one only leads up to.
-    runner_up = max((scores[i] for i in range(len(spans)) if i != best), default=0.0)
-    defer = spans[best][1] - spans[best][0] > 0.6 * max_chars and runner_up >= 0.5 * scores[best]
-    for i in sorted(range(len(spans)), key=lambda i: (-scores[i], i)):
-        length = spans[i][1] - spans[i][0]
-        if (i == best and defer) or scores[i] <= 0:
-            continue
-        if length <= left:
-            chosen.add(i)
-            left -= length
-    pieces: list[tuple[int, int]] = [spans[i] for i in sorted(chosen)]
-    if best not in chosen and left >= 30:
-        s, _ = spans[best]
-        pieces.append((s, s + left))  # the head of the best sentence: usually its date and subject
-        pieces.sort()
-    if not pieces:
-        s, _ = spans[best]
-        pieces = [(s, s + max_chars)]
-    out, pos = [], 0
-    for s, e in pieces:
-        out.append(("…" if s > pos and not (out and out[-1] == "…") else "") + text[s:e])
-        pos = e
-        if e < len(text) and not any(e == span[1] for span in spans):
-            out.append("…")  # cut inside a sentence
-            pos = e + 1
-    return "".join(out) + ("…" if pos < len(text) and not out[-1].endswith("…") else "")
+    pieces: list[tuple[int, int]] = []
+    run = _run(spans, scores, best, max_chars)
+    answers = [
+        i
+        for i, (a, b) in enumerate(spans)
+        if (run is None or not run[0] <= i <= run[1])
+        and b - a <= max_chars * 0.6
+        and scores[i] >= 0.5 * scores[best]
+        and ((unit and states_asked_unit(question, text[a:b])) or overlap(wanted, bigrams(text[a:b])) >= 0.5)
+    ]
+    extra = max(answers, key=lambda i: (scores[i], -i), default=None)
+    if extra is not None:
+        pieces.append(spans[extra])
+        run = _run(spans, scores, best, max_chars - (spans[extra][1] - spans[extra][0]))
+    if run is not None:
+        pieces.append((spans[run[0]][0], spans[run[1]][1]))
+    else:  # the best sentence alone is over budget: keep its start, its date and subject
+        s = spans[best][0]
+        pieces.append((s, s + max_chars - sum(b - a for a, b in pieces)))
+    out, pos = "", 0
+    for a, b in sorted(pieces):
+        out += ("…" if a > pos and not out.endswith("…") else "") + text[a:b]
+        pos = b
+        if not any(b == e for _, e in spans):
+            out += "…"  # cut inside a sentence
+    return out + ("…" if pos < len(text) and not out.endswith("…") else "")
 
 
 __all__ = ["excerpt"]

@@ -569,13 +569,26 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
     if kept and not yes_no and not (states_asked_unit(question, "".join(kept)) and _states_amount(question, kept)):
         # "年产能是多少GW？" answered without any figure in GW does not answer it, however true it is.
         said_refusal, kept = True, []
+    unknown = absent_terms(question, passages)
+    if unknown:
+        # "宁德时代在高新区投了什么项目？": no passage names 宁德时代, so no sentence naming it is grounded.
+        kept = [k for k in kept if not any(t in k for t in unknown)]
+        said_refusal = said_refusal or not kept
     terms = quoted_terms(question)
     if kept and terms and not any(t in unquoted("".join(kept)) for t in terms):
         kept = []  # "“一廊”是指什么？" answered without ever naming 一廊 answers something else
+    if not yes_no and _unstated_figures(question, passages, framed):
+        # "999.9亿元是哪一年的数据？": a figure the question builds on that no passage states cannot be
+        # placed, explained or quoted; the premise check answers yes/no questions that assert one.
+        kept, no_quote = [], True
+    else:
+        no_quote = False
     if kept:
         out = "".join(kept)
     else:
-        if said_refusal and not unsupported:
+        if no_quote:
+            out = ""
+        elif said_refusal and not unsupported:
             out = "" if yes_no else extractive_answer(question, passages, min_score=REFUSAL_OVERRIDE_MIN_SCORE)
         else:
             out = extractive_answer(question, passages)
@@ -667,6 +680,31 @@ def question_key(question: str) -> set[str]:
     ['办民', '学位', '实事', '新增', '民生', '生实']
     """
     return bigrams(_core(_ASKING.sub(" ", question)))
+
+
+def _unstated_figures(question: str, passages: Sequence[Hit], framed: set[tuple[float, str]]) -> list[str]:
+    """Amounts, percentages, ranks the question names (not years, not "哪两项") that no passage states."""
+    figs = [f for f in extract_figures(question) if f.kind != "year" and (f.value, f.unit) not in framed]
+    if not figs:
+        return []
+    stated = [g for h in passages for g in extract_figures(h.chunk.text)]
+    return [f.raw for f in figs if not any(same_figure(f, g) for g in stated)]
+
+
+def absent_terms(question: str, passages: Sequence[Hit]) -> list[str]:
+    """Words of the question (runs of ≥ 3 characters between fillers) that the passages do not contain: most
+    of their character bigrams occur in none of them.
+
+    >>> from rag.types import Chunk, Hit
+    >>> t = "沪士电子人工智能芯片高端印制电路板扩产项目奠基开工。"
+    >>> absent_terms("宁德时代在昆山高新区投了什么项目？", [Hit(Chunk("c", "d", "T", "", t, 0, len(t)), 1.0)])
+    ['宁德时代']
+    """
+    text = "".join(re.sub(r"\s", "", h.chunk.text) for h in passages)
+    grams = bigrams(text)
+    runs = re.findall(r"[\u4e00-\u9fffA-Za-z]{3,}", _core(_ASKING.sub(" ", question)))
+    # Most of a run's bigrams missing, not the run itself: "中科可控发布" is not in "中科可控…有限公司发布".
+    return [r for r in runs if overlap(bigrams(r), grams) < 0.5 and overlap(bigrams(_expand(r)), grams) < 0.5]
 
 
 def focus(question: str) -> set[str]:

@@ -410,3 +410,17 @@ def test_a_year_premise_reads_the_subject_from_the_whole_sentence():
     assert wrong is not None and not wrong.agrees and wrong.source == "2019年"
     right = check_premise("协鑫光电是2019年落户昆山高新区的吗？", [gcl])
     assert right is not None and right.agrees
+
+
+def test_a_name_no_passage_mentions_is_not_answered_from_what_they_do_mention():
+    hs = seed_hit("001", "2024年,昆山高新区数字经济营业收入", 40, periods=("2024",))
+    v = verify("宁德时代在昆山高新区的数字经济营业收入突破40亿元[1]。", [hs], "宁德时代在昆山高新区投了什么项目？")
+    assert v.refused and "宁德时代" not in v.text
+    # The subject the passage does name passes, though the question words it differently ("中科可控发布").
+    org = seed_hit("001", "中科可控信息产业有限公司发布", 60, periods=("2024",))
+    assert not verify("中科可控发布首款国产全球模式气象一体机[1]。", [org], "中科可控发布了什么产品？").refused
+
+
+def test_a_figure_the_question_builds_on_must_be_in_the_passages(inv):
+    assert verify("2024年,昆山高新区固定资产投资175.1亿元[1]。", [inv], "固定资产投资999.9亿元是哪一年的数据？").refused
+    assert not verify("2024年,昆山高新区固定资产投资175.1亿元[1]。", [inv], "固定资产投资175.1亿元是哪一年的数据？").refused
