@@ -32,7 +32,7 @@ from rag.retrieve import Retriever
 from rag.rewrite import rewrite
 from rag.settings import Settings
 from rag.types import Answer, Hit, Message, PremiseCheck, StreamEvent, Timings, Verification
-from rag.verify import check_premise, is_yes_no, nearest_other, verify
+from rag.verify import check_premise, extractive_answer, is_yes_no, nearest_other, verify
 
 
 class QuestionError(ValueError):
@@ -143,6 +143,10 @@ class Pipeline:
         # What the passages imply but never state (an earlier value, years between two events) is computed
         # by code, operands shown: it replaces a refusal and completes an answer that lists only the parts.
         inferred = infer(standalone, passages)
+        if ver.refused and not inferred:
+            # "两次增资加起来一共多少？" refused or miscomputed by the model: the operands quoted, code adds them.
+            quote = extractive_answer(standalone, passages, max_sentences=2)
+            inferred = quote + derive(standalone, quote) if quote and derive(standalone, quote) else ""
         if ver.refused and inferred:
             ver = replace(
                 ver, text=inferred, refused=False, fallback=True, citations=tuple(resolve_citations(inferred, passages))

@@ -423,4 +423,6 @@ def test_a_name_no_passage_mentions_is_not_answered_from_what_they_do_mention():
 
 def test_a_figure_the_question_builds_on_must_be_in_the_passages(inv):
     assert verify("2024年,昆山高新区固定资产投资175.1亿元[1]。", [inv], "固定资产投资999.9亿元是哪一年的数据？").refused
-    assert not verify("2024年,昆山高新区固定资产投资175.1亿元[1]。", [inv], "固定资产投资175.1亿元是哪一年的数据？").refused
+    assert not verify(
+        "2024年,昆山高新区固定资产投资175.1亿元[1]。", [inv], "固定资产投资175.1亿元是哪一年的数据？"
+    ).refused
