@@ -15,6 +15,8 @@ before it, names it.
 (False, True)
 >>> names("中科可控落户高新区。其年产能50万台。", 12, "中科可控")
 True
+>>> names("液滴逻辑公司研发了检测仪。\\n该设备可在45分钟内完成检测。", 20, "液滴逻辑")
+True
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def names(text: str, pos: int, name: str) -> bool:
     ("其三期项目…"), the sentence before it does."""
     starts = [0] + [i + 1 for i, ch in enumerate(text) if ch in _SENTENCE]
     cur = max(s for s in starts if s <= pos)
-    prev = max((s for s in starts if s < cur), default=0)
+    # The sentence before, skipping empty ones ("。\n" ends a sentence twice).
+    prev = max((s for s in starts if s < cur and text[s:cur].strip(_SENTENCE + " ")), default=0)
     ends = [i for i in (text.find(ch, pos) for ch in _SENTENCE) if i != -1]
     sentence = text[cur : min(ends) if ends else len(text)]
     return name in sentence or (not _OWN_SUBJECT.search(sentence) and name in text[prev:cur])

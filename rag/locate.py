@@ -18,11 +18,11 @@ import re
 from collections.abc import Sequence
 from string import Template
 
-from rag.cite import overlap, sentence_spans
+from rag.cite import bigrams, overlap, sentence_spans
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import load_prompts
 from rag.types import Figure, Hit
-from rag.verify import governing_periods, passage_context, question_key
+from rag.verify import governing_periods, passage_context, periods_in, question_key
 
 _ASKS_WHEN = re.compile(r"哪一?年|哪个年份|什么时候|何时|哪个时期|哪一?年度")
 _SENTENCE = "。！？!?；;\n"
@@ -72,4 +72,51 @@ def locate(question: str, passages: Sequence[Hit]) -> str:
     return "".join(parts)
 
 
-__all__ = ["locate"]
+TABLE_MIN_OVERLAP = 0.6  # share of the indicator name's bigrams the question must hold
+
+
+def table_cell(question: str, passages: Sequence[Hit]) -> str:
+    """A plan table's value for the indicator and year the question asks, read from the row by code.
+
+    "孵化器和众创空间数2025年的目标值是多少？" → the 2025 column of that row, with the column's own name
+    (目标值 vs 完成值) so a target is never read as an achieved value. '' when the question names no
+    single column year, or no given row is clearly its indicator.
+
+    >>> from rag.types import Chunk, Hit
+    >>> t = "表1 指标｜指标名称：孵化器和众创空间数（个）｜2020年完成值：140｜2025年目标值：176"
+    >>> h = Hit(Chunk("c", "d.txt", "T", "", t, 0, len(t), kind="table_row"), 1.0)
+    >>> table_cell("孵化器和众创空间数2025年的目标值是多少？", [h])
+    '表中“孵化器和众创空间数（个）”的2025年目标值为176[1]。'
+    >>> table_cell("孵化器和众创空间数2023年是多少？", [h])
+    ''
+    """
+    years = {p for p in periods_in(question) if p.isdigit()}
+    if len(years) != 1:
+        return ""
+    key = question_key(question)
+    best: tuple[float, str] | None = None
+    for n, hit in enumerate(passages, start=1):
+        if hit.chunk.kind != "table_row":
+            continue
+        cells = hit.chunk.text.split("｜")
+        name = cells[1].split("：", 1)[-1] if len(cells) > 2 else ""
+        label = bigrams(_core_name(name))
+        score = overlap(label, key)
+        if score < TABLE_MIN_OVERLAP:
+            continue
+        for cell in cells[2:]:
+            column, _, value = cell.rpartition("：")
+            if periods_in(column) & years and value.strip():
+                text = Template(load_prompts("premise")["table_cell"]).substitute(
+                    name=name, column=column, value=value.strip(), n=n
+                )
+                if best is None or score > best[0]:
+                    best = (score, text)
+    return best[1] if best else ""
+
+
+def _core_name(name: str) -> str:
+    return re.sub(r"[（(][^（()）]*[）)]", "", name)
+
+
+__all__ = ["locate", "table_cell"]

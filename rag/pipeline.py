@@ -25,7 +25,7 @@ from typing import Any
 from rag.arith import derive, infer
 from rag.cite import resolve_citations
 from rag.conflict import conflicts, name_conflicts
-from rag.locate import locate
+from rag.locate import locate, table_cell
 from rag.prompt import REFUSAL, build_messages, load_prompts
 from rag.query import normalize, resolve_relative
 from rag.retrieve import Retriever
@@ -122,10 +122,11 @@ class Pipeline:
                 n=premise.passage,
             )
         # "965亿元是哪一年的数据？": each quoted figure's period is read from the passage that states it.
-        by_code = by_code or locate(standalone, passages)
+        by_code = by_code or locate(standalone, passages) or table_cell(standalone, passages)
         if by_code:
             ver = verify(by_code, passages, standalone)
             if not ver.refused and not ver.fallback:
+                ver = self._with_conflicts(passages, ver)  # a table cell the text contradicts shows both
                 yield StreamEvent(kind="token", text=ver.text)
                 yield done(ver.text, False, ver, first=time.perf_counter())
                 return
