@@ -78,6 +78,7 @@ _ZONE = re.compile(r"昆山高新区|(?<!国家)(?<!国家级)(?<!省级)(?<!全
 _CITY = re.compile(r"昆山市(?![\u4e00-\u9fff]{0,8}?(?:局|委|政府|办公室|中心|研究院))|昆山全市|全昆山|全市|本市")
 _PLAN = re.compile(r"十[一二三四五]五")
 _CLAUSE = "，,；;。！？!?：:\n"
+_THRESHOLD = re.compile(r"\s*(?:及)?(?:以上|以下)")
 _IDENTIFIER = re.compile(r"[A-Za-z]{2,}[ /-]?$")  # "IEC 61215", "GB/T": the number is part of a standard's name
 _SENTENCE = "。！？!?\n"
 # Words that carry no metric: verbs of stating, particles, qualifiers. Removed before bigrams.
@@ -186,7 +187,9 @@ def passage_context(text: str, fig: Figure) -> set[str]:
     # in "新增…超20万平方米、总量突破270万平方米", 总量 belongs to 270万, not to 20万.
     suffix = re.split(r"[、\d]", text[fig.end : hi], maxsplit=1)[0]
     ctx = prefix + " " + _core(suffix)
-    if _is_weak(prefix) and lo > 0:
+    # Only a clause named by neither side borrows the one before ("…，同比增长6.3%"); in
+    # "计划总投资额156.1亿元，10亿元以上签约项目6个" the 10亿元 is named by what follows it.
+    if _is_weak(prefix) and _is_weak(_core(_THRESHOLD.sub("", suffix))) and lo > 0:
         plo, _ = _clause_bounds(text, lo - 1, lo - 1)
         ctx = _core(text[plo : lo - 1]) + " " + ctx
     return bigrams(ctx)
@@ -360,7 +363,10 @@ def _check_in_passage(
         return "not_found"
     metric = claim_metric(claim_text, fig)
     reason = "metric"
+    claim_threshold = bool(_THRESHOLD.match(claim_text[fig.end :]))
     for g in occurrences:
+        if bool(_THRESHOLD.match(chunk.text[g.end :])) != claim_threshold:
+            continue  # "10亿元以上签约项目" is a class of projects, not an amount any project was said to have
         if metric and overlap(metric, passage_context(chunk.text, g)) < METRIC_MIN_OVERLAP:
             continue
         periods = governing_periods(chunk, g.start)

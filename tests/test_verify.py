@@ -426,3 +426,12 @@ def test_a_figure_the_question_builds_on_must_be_in_the_passages(inv):
     assert not verify(
         "2024年,昆山高新区固定资产投资175.1亿元[1]。", [inv], "固定资产投资175.1亿元是哪一年的数据？"
     ).refused
+
+
+def test_a_threshold_class_is_not_an_amount(project):
+    # "计划总投资额156.1亿元，10亿元以上签约项目6个": no project was said to cost 10亿元.
+    q = "某扩产项目总投资多少钱？"
+    v = verify("该扩产项目总投资约10亿元[1]。", [project], q)
+    assert "10亿元" in v.unsupported_numbers and "总投资约10亿元" not in v.text
+    ok = verify("2025年前三季度，10亿元以上签约项目6个[1]。", [project], "2025年前三季度10亿元以上签约项目有几个？")
+    assert "6个" in ok.text and not ok.unsupported_numbers
