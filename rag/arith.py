@@ -34,10 +34,14 @@ from rag.verify import (
     periods_in,
     question_key,
     scopes_in,
+    table_cells,
 )
 
 _SUM = re.compile(r"加起来|加在一起|一共|合计|总共|共计|总和")
-_DIFF = re.compile(r"净?增加了?多少|净?增长了?多少|净增了?多少|多了多少|少了多少|减少了?多少|相差|差了?多少|差距")
+_DIFF = re.compile(
+    r"净?增加了?(?:多少|几)|净?增长了?(?:多少|几)|净增了?(?:多少|几)|多出?了?(?:多少|几)|少了?(?:多少|几)|"
+    r"减少了?(?:多少|几)|相差|差了?(?:多少|几)|差距"
+)
 _MAGNITUDES = ((1e8, "亿"), (1e4, "万"))
 SAME_METRIC = 0.5  # share of one figure's metric bigrams the other's must hold (乐美包装增资 ⊃ 增资) to combine
 
@@ -279,6 +283,17 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
     key, q_scopes = question_key(_DIFF.sub(" ", question)), scopes_in(question)
     found: dict[str, tuple[float, Figure, str]] = {}
     for n, hit in enumerate(passages, start=1):
+        if hit.chunk.kind == "table_row":
+            # A plan table: each year's column read as "指标名 value unit" (its target or achieved value).
+            for synth, g, periods in table_cells(hit.chunk):
+                year = periods & set(years)
+                score = overlap(key, passage_context(synth, g))
+                if len(year) == 1 and g.unit and score >= INFER_MIN_OVERLAP:
+                    y = next(iter(year))
+                    column = next(c for c in hit.chunk.text.split("｜") if c.startswith(y))
+                    if score > found.get(y, (0.0,))[0]:
+                        found[y] = (score, g, f"{synth[: g.start]}{column.split('：')[0]}{g.raw}[{n}]")
+            continue
         text = hit.chunk.text
         for g in extract_figures(text):
             if g.kind != "number" or not g.unit or g.op or g.unit in ("年", "月", "日"):
