@@ -280,7 +280,9 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
     if not _DIFF.search(question) or len(years) != 2:
         return ""
     # The metric is what changed, not the change: "净增" in "净增加了多少" must not pick the 净增79家 figure.
-    key, q_scopes = question_key(_DIFF.sub(" ", question)), scopes_in(question)
+    # What follows the change question is another question ("…多出几件？大概涨了百分之多少"): not the metric.
+    asked = question[: _DIFF.search(question).end()]  # type: ignore[union-attr]
+    key, q_scopes = question_key(_DIFF.sub(" ", asked)), scopes_in(question)
     found: dict[str, tuple[float, Figure, str]] = {}
     for n, hit in enumerate(passages, start=1):
         if hit.chunk.kind == "table_row":
@@ -322,13 +324,38 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
     )
 
 
+_EXCEPT = re.compile(r"不算|除了|除去|之外|以外|其余|剩下")
+_OF_WHICH = re.compile(r"^[，,]\s*其中")
+
+
+def _remainder(question: str, passages: Sequence[Hit]) -> str:
+    """ "不算A类高端人才的还有多少人？" from "外国专家达1847人，其中A类高端人才646人": the total less the part."""
+    if not _EXCEPT.search(question):
+        return ""
+    key = question_key(question)
+    for n, hit in enumerate(passages, start=1):
+        text = hit.chunk.text
+        figs = [f for f in extract_figures(text) if f.kind == "number" and f.unit and not f.op]
+        for total, part in zip(figs, figs[1:], strict=False):
+            between = text[total.end : part.start]
+            if total.unit != part.unit or not _OF_WHICH.match(between) or part.value >= total.value:
+                continue
+            label, whole = bigrams(_OF_WHICH.sub("", between)), passage_context(text, total)
+            if overlap(label, key) < INFER_MIN_OVERLAP or overlap(whole, key) < INFER_MIN_OVERLAP:
+                continue
+            span = next((s, e) for s, e in _clauses(text) if s <= part.start < e)
+            quote = _quote(text, (span[0], part.end), n)
+            return _render(quote, "其余部分", f"{total.raw} − {part.raw} = {_format(total.value - part.value, total)}")
+    return ""
+
+
 def infer(question: str, passages: Sequence[Hit]) -> str:
     """The sentence computing what the question asks from what the passages state, or '' when none applies.
 
     Elapsed time is inferred whenever the question asks "从…到…多少年"; earlier values only when the question
     asks for a computation (推算, 估算…), as a direct answer should win when the documents have one.
     """
-    elapsed = _elapsed(question, passages) or _change(question, passages)
+    elapsed = _elapsed(question, passages) or _change(question, passages) or _remainder(question, passages)
     if elapsed or not (_ASKS_INFERENCE.search(question) or _ASKS_EARLIER.search(question)):
         return elapsed
     found = _baselines(question, passages)

@@ -82,6 +82,17 @@ def test_a_change_between_a_plan_tables_columns():
     text = infer("规划表里年新增发明专利数2025年目标比2020年多出几件？", [row])
     assert "600件 − 520件 = 80件" in text and "2025年目标值" in text and "[1]" in text
     assert infer("规划表里孵化器数量2025年目标比2020年多出几个？", [row]) == ""  # another indicator
+    # A second question after the change question does not dilute its metric.
+    two = infer("规划表里年新增发明专利数2025年目标比2020年多出几件？大概涨了百分之多少？", [row])
+    assert "= 80件" in two
+
+
+def test_the_rest_of_a_total_after_the_part_it_names():
+    experts = hit("截至2020年底，全市外国专家达1847人，其中A类高端人才646人，获得外专项目超150个。", "city", ("2020",))
+    text = infer("2020年底全市外国专家里，不算A类高端人才的还有多少人？", [experts])
+    assert "1847人 − 646人 = 1201人" in text and "[1]" in text
+    assert infer("2020年底全市外国专家有多少人？", [experts]) == ""  # nothing excluded: the total is stated
+    assert infer("不算B类人才的外国专家还有多少人？", [experts]) == ""  # the part the question names is not stated
 
 
 def test_years_between_two_dated_events_of_the_same_subject():
