@@ -597,12 +597,17 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
     if kept:
         out = "".join(kept)
     else:
-        if no_quote:
+        min_score = REFUSAL_OVERRIDE_MIN_SCORE if said_refusal and not unsupported else EXTRACTIVE_MIN_SCORE
+        if no_quote or (yes_no and said_refusal and not unsupported):
             out = ""
-        elif said_refusal and not unsupported:
-            out = "" if yes_no else extractive_answer(question, passages, min_score=REFUSAL_OVERRIDE_MIN_SCORE)
         else:
-            out = extractive_answer(question, passages)
+            out = extractive_answer(question, passages, min_score=min_score)
+        parts = [p for p in re.split(r"(?<=[？?])", question) if p.strip()]
+        if not out and not no_quote and len(parts) > 1:
+            # "23名是高新区的数吗？高新区21年新增国家级人才几名？": each question is matched on its own
+            # words, as the whole one's key dilutes every sentence's overlap.
+            quotes = [extractive_answer(p, passages, min_score=min_score) for p in parts if not is_yes_no(p)]
+            out = "".join(dict.fromkeys(q for q in quotes if q))
         fallback, refused = bool(out), not out
         out = out or REFUSAL
     return Verification(
