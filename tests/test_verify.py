@@ -440,7 +440,7 @@ def test_a_threshold_class_is_not_an_amount(project):
 def test_a_two_part_question_is_quoted_part_by_part():
     """The model refuses; the whole question's words dilute every sentence, its second question's do not."""
     city = text_hit("“十三五”期间，全市培育国家级双创领军人才23名。", scope="city", periods=("十三五",))
-    talent = text_hit("2021年，昆山高新区新增“头雁人才”2名、国家级人才7名、市级以上各类人才项目100个。", periods=("2021",))
+    talent = text_hit("2021年，昆山高新区新增“头雁人才”2名、国家级人才7名、各类人才项目100个。", periods=("2021",))
     q = "“十三五”培育的23名国家级双创领军人才是高新区的数吗？高新区2021年新增国家级人才几名？"
     v = verify(REFUSAL, [city, talent], q)
     assert not v.refused and "国家级人才7名" in v.text and v.text.endswith("[2]。")
