@@ -46,7 +46,7 @@ from rag.cite import (
 from rag.entity import names, subject
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import REFUSAL
-from rag.query import defines_bonus, exact_bonus, quoted_terms
+from rag.query import defines_bonus, exact_bonus, quoted_phrases, quoted_terms
 from rag.types import Chunk, Claim, ClaimCheck, Figure, FigureCheck, Hit, PremiseCheck, Verification
 
 METRIC_MIN_OVERLAP = 0.5  # share of the claim's metric bigrams the passage clause must contain
@@ -441,6 +441,7 @@ def _check_claim(
     yes_no: bool,
     framed: set[tuple[float, str]] = frozenset(),  # type: ignore[assignment]
     entity: str = "",
+    terms: Sequence[str] = (),
 ) -> tuple[ClaimCheck, tuple[int, ...]]:
     """Check one sentence; returns the check and the citation numbers it should carry."""
     plain = strip_markers(claim.text)
@@ -516,6 +517,9 @@ def _check_claim(
             reason = "not_grounded"
     if not reason and entity and entity not in plain and not _about(entity, figs, checks, passages):
         reason = "other_subject"  # a true figure of the zone is no answer to "中科可控营收多少"
+    named = [t for t in terms if t in unquoted(plain)]
+    if not reason and named and not _stated_with(named, figs, checks, passages, framed):
+        reason = "other_subject"  # 8家 of the next sentence's list is not a count of “2020江苏省百强创新型企业”
     years = {str(int(f.value)) for f in figs if f.kind == "year"}
     q_years = {p for p in q_periods if p.isdigit()}
     if not reason and years and q_years and not (years & q_years) and not yes_no:
@@ -534,6 +538,29 @@ def _about(entity: str, figs: Sequence[Figure], checks: Sequence[FigureCheck], p
         if any(names(text, g.start, entity) for g in extract_figures(text) if same_figure(f, g)):
             return True
     return False
+
+
+def _stated_with(
+    terms: Sequence[str],
+    figs: Sequence[Figure],
+    checks: Sequence[FigureCheck],
+    passages: Sequence[Hit],
+    framed: set[tuple[float, str]],
+) -> bool:
+    """Whether each (non-year, non-framing) figure of a claim naming a quoted term is backed by a passage
+    sentence that names the term itself: a quoted name binds tighter than a subject ("其…" does not carry it)."""
+    for f, c in zip(figs, checks, strict=True):
+        if f.kind == "year" or not c.passage or (f.value, f.unit) in framed:
+            continue
+        text = passages[c.passage - 1].chunk.text
+        sentences = [
+            unquoted(re.sub(r"\s", "", text[s:e]))
+            for s, e in sentence_spans(text, _SENTENCE)
+            if any(s <= g.start < e for g in extract_figures(text) if same_figure(f, g))
+        ]
+        if not any(re.sub(r"\s", "", t) in sent for t in terms for sent in sentences):
+            return False
+    return True
 
 
 def _with_cites(text: str, cites: Sequence[int]) -> str:
@@ -556,6 +583,12 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
     yes_no = is_yes_no(question)
     framed = framed_counts(question)
     entity = subject(question, passages)
+    # Quoted names (“一廊”, “2020江苏省百强创新型企业”), not quoted claims (“2020年排名第39名”).
+    q_terms = [
+        p
+        for p in quoted_phrases(question)
+        if len(p) <= 20 and not any(f.kind != "year" and f.unit for f in extract_figures(p))
+    ]
     claims = split_claims(text)
     checks: list[ClaimCheck] = []
     kept: list[str] = []
@@ -566,7 +599,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
             said_refusal = True
             checks.append(ClaimCheck(claim=claim, supported=False, reason="refusal"))
             continue
-        check, cites = _check_claim(claim, passages, q_periods, q_scopes, yes_no, framed, entity)
+        check, cites = _check_claim(claim, passages, q_periods, q_scopes, yes_no, framed, entity, q_terms)
         checks.append(check)
         unsupported += [f.raw for f in check.figures if not f.supported]
         if check.reason == "off_period":

@@ -445,3 +445,18 @@ def test_a_two_part_question_is_quoted_part_by_part():
     v = verify(REFUSAL, [city, talent], q)
     assert not v.refused and "国家级人才7名" in v.text and v.text.endswith("[2]。")
     assert verify(REFUSAL, [city, talent], "高新区2021年新增国家级人才几名？").text == v.text
+
+
+def test_a_quoted_name_binds_the_figure_to_its_own_sentence():
+    lists = text_hit(
+        "龙腾光电、好孩子儿童用品、丘钛微电子、国显光电4家企业入选“2020江苏省百强创新型企业”榜单。"
+        "震雄铜业、京东尚信等8家企业被列入“2020江苏省民营企业创新100强”榜单。",
+        scope="city",
+    )
+    q = "哪几家昆山企业上了“2020江苏省百强创新型企业”榜？"
+    wrong = verify("震雄铜业、京东尚信等8家企业被列入“2020江苏省百强创新型企业”榜单[1]。", [lists], q)
+    assert "震雄铜业" not in wrong.text
+    right = verify(
+        "龙腾光电、好孩子儿童用品、丘钛微电子、国显光电4家企业入选“2020江苏省百强创新型企业”榜单[1]。", [lists], q
+    )
+    assert "龙腾光电" in right.text and not right.fallback
