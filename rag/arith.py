@@ -287,14 +287,13 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
     for n, hit in enumerate(passages, start=1):
         if hit.chunk.kind == "table_row":
             # A plan table: each year's column read as "指标名 value unit" (its target or achieved value).
-            for synth, g, periods in table_cells(hit.chunk):
+            for synth, g, periods, column in table_cells(hit.chunk):
                 year = periods & set(years)
                 score = overlap(key, passage_context(synth, g))
                 if len(year) == 1 and g.unit and score >= INFER_MIN_OVERLAP:
                     y = next(iter(year))
-                    column = next(c for c in hit.chunk.text.split("｜") if c.startswith(y))
                     if score > found.get(y, (0.0,))[0]:
-                        found[y] = (score, g, f"{synth[: g.start]}{column.split('：')[0]}{g.raw}[{n}]")
+                        found[y] = (score, g, f"{synth[: g.start]}{column}{g.raw}[{n}]")
             continue
         text = hit.chunk.text
         for g in extract_figures(text):

@@ -177,7 +177,7 @@ def _stated(chunk: Chunk) -> Iterator[_Stated]:
     """Every figure of a passage with its metric context, period and scope."""
     if chunk.kind == "table_row":
         # each value read as "海内外高层次人才6.2万人", for the period its column names (rag.verify.table_cells)
-        for synth, g, periods in table_cells(chunk):
+        for synth, g, periods, _ in table_cells(chunk):
             ctx, scopes = passage_context(_mask(synth), g), frozenset({chunk.scope} - {"unknown"})
             yield _Stated(
                 g, g.raw, ctx, ctx, bigrams(_mask(synth)), frozenset(periods), scopes, chunk, (0, len(chunk.text))

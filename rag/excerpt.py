@@ -19,7 +19,7 @@ import re
 from rag.cite import bigrams, overlap, sentence_spans
 from rag.numbers import extract_figures
 from rag.query import defines_bonus, exact_bonus
-from rag.verify import asked_unit, focus, periods_in, question_key, states_asked_unit
+from rag.verify import asked_unit, focus, periods_in, question_key, states_unit_for
 
 _SENTENCE = "。！？!?；;\n"
 PERIOD_BONUS = 0.15  # a sentence naming the asked-for year/plan period beats a same-topic one from another year
@@ -35,7 +35,7 @@ def _score(sentence: str, question: str, key: set[str], periods: set[str], wante
     grams = bigrams(sentence)
     score = overlap(key, grams) + exact_bonus(question, sentence) + defines_bonus(question, sentence)
     score += FOCUS_BONUS * overlap(wanted, grams)
-    if unit and states_asked_unit(question, sentence):
+    if unit and states_unit_for(unit, key, sentence):
         score += UNIT_BONUS
     elif _ASKS_DATE.search(question) and any(f.kind == "year" for f in extract_figures(sentence)):
         score += UNIT_BONUS  # "什么时候建成的": the sentence that dates it
@@ -90,7 +90,7 @@ def excerpt(text: str, question: str, max_chars: int) -> str:
         if (run is None or not run[0] <= i <= run[1])
         and b - a <= max_chars * 0.6
         and scores[i] >= 0.5 * scores[best]
-        and ((unit and states_asked_unit(question, text[a:b])) or overlap(wanted, bigrams(text[a:b])) >= 0.5)
+        and ((unit and states_unit_for(unit, key, text[a:b])) or overlap(wanted, bigrams(text[a:b])) >= 0.5)
     ]
     extra = max(answers, key=lambda i: (scores[i], -i), default=None)
     if extra is not None:

@@ -22,7 +22,7 @@ from rag.cite import bigrams, overlap, sentence_spans
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import load_prompts
 from rag.types import Figure, Hit
-from rag.verify import governing_periods, passage_context, periods_in, question_key
+from rag.verify import governing_periods, indicator_label, passage_context, periods_in, question_key, table_row
 
 _ASKS_WHEN = re.compile(r"哪一?年|哪个年份|什么时候|何时|哪个时期|哪一?年度")
 _SENTENCE = "。！？!?；;\n"
@@ -98,14 +98,11 @@ def table_cell(question: str, passages: Sequence[Hit]) -> str:
     for n, hit in enumerate(passages, start=1):
         if hit.chunk.kind != "table_row":
             continue
-        cells = hit.chunk.text.split("｜")
-        name = cells[1].split("：", 1)[-1] if len(cells) > 2 else ""
-        label = bigrams(_core_name(name))
-        score = overlap(label, key)
+        name, cells = table_row(hit.chunk)
+        score = overlap(bigrams(indicator_label(name)), key)
         if score < TABLE_MIN_OVERLAP:
             continue
-        for cell in cells[2:]:
-            column, _, value = cell.rpartition("：")
+        for column, value in cells:
             if periods_in(column) & years and value.strip():
                 text = Template(load_prompts("premise")["table_cell"]).substitute(
                     name=name, column=column, value=value.strip(), n=n
@@ -113,10 +110,6 @@ def table_cell(question: str, passages: Sequence[Hit]) -> str:
                 if best is None or score > best[0]:
                     best = (score, text)
     return best[1] if best else ""
-
-
-def _core_name(name: str) -> str:
-    return re.sub(r"[（(][^（()）]*[）)]", "", name)
 
 
 __all__ = ["locate", "table_cell"]

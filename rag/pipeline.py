@@ -147,7 +147,8 @@ class Pipeline:
         if ver.refused and not inferred:
             # "两次增资加起来一共多少？" refused or miscomputed by the model: the operands quoted, code adds them.
             quote = extractive_answer(standalone, passages, max_sentences=2)
-            inferred = quote + derive(standalone, quote) if quote and derive(standalone, quote) else ""
+            computed = derive(standalone, quote) if quote else ""
+            inferred = quote + computed if computed else ""
         if ver.refused and inferred:
             ver = replace(
                 ver, text=inferred, refused=False, fallback=True, citations=tuple(resolve_citations(inferred, passages))

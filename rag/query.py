@@ -13,6 +13,8 @@ import re
 import unicodedata
 from datetime import date
 
+from rag.numbers import extract_figures
+
 # Misspellings seen in user questions (homophones typed by pinyin IMEs). Keep this
 # list to genuine input errors — never question-specific rewrites.
 TYPOS = {
@@ -134,6 +136,19 @@ def quoted_terms(question: str) -> list[str]:
     ['一廊']
     """
     return [p for p in quoted_phrases(question) if len(p) <= TERM_CHARS and not re.search(r"\d", p)]
+
+
+def quoted_names(question: str) -> list[str]:
+    """Quoted names, titles included (“一廊”, “2020江苏省百强创新型企业”), not quoted claims with figures.
+
+    >>> quoted_names("“2020江苏省百强创新型企业”和“2020年排名第39名”")
+    ['2020江苏省百强创新型企业']
+    """
+    return [
+        p
+        for p in quoted_phrases(question)
+        if len(p) <= 20 and not any(f.kind != "year" and f.unit for f in extract_figures(p))
+    ]
 
 
 TERM_CHARS = 10  # a quoted term is short; longer quotes are claims or titles

@@ -46,7 +46,7 @@ from rag.cite import (
 from rag.entity import names, subject
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import REFUSAL
-from rag.query import defines_bonus, exact_bonus, quoted_phrases, quoted_terms
+from rag.query import defines_bonus, exact_bonus, quoted_names, quoted_terms
 from rag.types import Chunk, Claim, ClaimCheck, Figure, FigureCheck, Hit, PremiseCheck, Verification
 
 METRIC_MIN_OVERLAP = 0.5  # share of the claim's metric bigrams the passage clause must contain
@@ -308,26 +308,41 @@ def is_refusal(text: str) -> bool:
 # --------------------------------------------------------------------------- figure checks
 
 
-def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str]]]:
-    """A table row's values as sentences: (text, its figure, the column's periods).
+def table_row(chunk: Chunk) -> tuple[str, list[tuple[str, str]]]:
+    """A table row's indicator name (unit in brackets) and its (column, value) cells.
+
+    >>> t = "表1 指标｜指标名称：孵化器数（个）｜2020年完成值：140"
+    >>> table_row(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))
+    ('孵化器数（个）', [('2020年完成值', '140')])
+    """
+    cells = chunk.text.split("｜")
+    name = cells[1].split("：", 1)[-1] if len(cells) > 2 else ""
+    return name, [(column, value) for column, _, value in (cell.rpartition("：") for cell in cells[2:])]
+
+
+def indicator_label(name: str) -> str:
+    """An indicator name without its bracketed unit: "孵化器数（个）" → "孵化器数"."""
+    return re.sub(r"[（(][^（()）]*[）)]", "", name)
+
+
+def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str], str]]:
+    """A table row's values as sentences: (text, its figure, the column's periods, the column's name).
 
     "表1 …｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2" has the value 6.2
     read as "海内外高层次人才6.2万人", for 2025 (the unit sits in the indicator's name, the year in the column's).
 
     >>> t = "表1 指标｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2"
-    >>> [(s, f.raw, sorted(p)) for s, f, p in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
+    >>> [(s, f.raw, sorted(p)) for s, f, p, _ in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
     [('海内外高层次人才4.5万人', '4.5万人', ['2020']), ('海内外高层次人才6.2万人', '6.2万人', ['2025'])]
     """
-    cells = chunk.text.split("｜")
-    name = cells[1].split("：", 1)[-1] if len(cells) > 2 else ""
+    name, cells = table_row(chunk)
     unit = re.search(r"[（(]([^（()）]*)[）)]$", name)
-    label = re.sub(r"[（(][^（()）]*[）)]", "", name)
+    label = indicator_label(name)
     out = []
-    for cell in cells[2:]:
-        column, _, value = cell.rpartition("：")
+    for column, value in cells:
         synth = label + value + (unit.group(1) if unit else "")
         for g in [g for g in extract_figures(synth) if g.start >= len(label)][:1]:
-            out.append((synth, g, periods_in(column)))
+            out.append((synth, g, periods_in(column), column))
     return out
 
 
@@ -346,7 +361,7 @@ def _check_in_passage(
         return "" if name in re.sub(r"\s", "", chunk.text) else "not_found"
     if chunk.kind == "table_row":
         metric = claim_metric(claim_text, fig)
-        for synth, g, periods in table_cells(chunk):
+        for synth, g, periods, _ in table_cells(chunk):
             if not same_figure(fig, g) or (metric and overlap(metric, passage_context(synth, g)) < METRIC_MIN_OVERLAP):
                 continue
             if claim_periods and periods and not claim_periods & periods:
@@ -583,12 +598,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str) -> Verifica
     yes_no = is_yes_no(question)
     framed = framed_counts(question)
     entity = subject(question, passages)
-    # Quoted names (“一廊”, “2020江苏省百强创新型企业”), not quoted claims (“2020年排名第39名”).
-    q_terms = [
-        p
-        for p in quoted_phrases(question)
-        if len(p) <= 20 and not any(f.kind != "year" and f.unit for f in extract_figures(p))
-    ]
+    q_terms = quoted_names(question)
     claims = split_claims(text)
     checks: list[ClaimCheck] = []
     kept: list[str] = []
@@ -673,11 +683,14 @@ def states_asked_unit(question: str, answer: str) -> bool:
     >>> states_asked_unit("一般公共预算收入是多少亿元？", "10亿元以上签约项目6个[1]。")
     False
     """
-    unit = asked_unit(question)
+    return states_unit_for(asked_unit(question), question_key(question), answer)
+
+
+def states_unit_for(unit: str, key: set[str], answer: str) -> bool:
+    """`states_asked_unit` with the question's unit and key already read (callers scoring many sentences)."""
     if not unit:
         return True
     plain = strip_markers(answer)
-    key = question_key(question)
     for f in extract_figures(plain):
         if not _states_unit(unit, f.raw):
             continue
@@ -773,11 +786,10 @@ def focus(question: str) -> set[str]:
     if not m:
         return set()
     # "多少个学位", "什么模式": the noun after the question word; "董事长叫啥", "GDP是多少": the words before it.
-    hi = min([i for i in (question.find(ch, m.end()) for ch in _CLAUSE) if i != -1] or [len(question)])
+    lo, hi = _clause_bounds(question, m.start(), m.end())
     after = _head(_core(_ASKING.sub(" ", question[m.end() : hi])), 4).strip()
     if after:
         return bigrams(after)
-    lo = max((question.rfind(ch, 0, m.start()) for ch in _CLAUSE), default=-1) + 1
     return bigrams(_tail(_core(question[lo : m.start()]), 3).strip())
 
 
@@ -811,7 +823,7 @@ def extractive_answer(
             scopes = passage_scopes(chunk, s)
             if q_scopes and scopes and not (q_scopes & scopes):
                 continue
-            if (unit and not states_asked_unit(question, sent)) or (entity and not names(chunk.text, s, entity)):
+            if (unit and not states_unit_for(unit, key, sent)) or (entity and not names(chunk.text, s, entity)):
                 continue
             if terms and not any(t in unquoted(sent) for t in terms):
                 continue  # the question quotes a term: only a sentence naming it can answer

@@ -36,7 +36,12 @@ def seed_hit(prefix: str, needle: str, length: int, scope: str = "zone", periods
 
 
 def text_hit(
-    text: str, scope: str = "zone", periods: tuple[str, ...] = (), doc: str = "t.txt", score: float = 1.0
+    text: str,
+    scope: str = "zone",
+    periods: tuple[str, ...] = (),
+    doc: str = "t.txt",
+    score: float = 1.0,
+    kind: str = "text",
 ) -> Hit:
     """A retrieved passage made of `text` alone (offsets 0..len), for tests that stage what the documents say."""
     chunk = Chunk(
@@ -49,6 +54,7 @@ def text_hit(
         end=len(text),
         periods=periods,
         scope=scope,
+        kind=kind,
     )
     return Hit(chunk=chunk, score=score)
 

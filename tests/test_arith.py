@@ -14,7 +14,7 @@ from rag.pipeline import Pipeline
 from rag.prompt import REFUSAL
 from rag.retrieve import Retriever
 from rag.settings import ROOT, Settings
-from rag.types import Chunk, Hit
+from rag.types import Hit
 
 
 def hit(text: str, scope: str = "zone", periods: tuple[str, ...] = ()) -> Hit:
@@ -64,20 +64,11 @@ def test_a_stated_multiple_gives_the_earlier_value_and_a_named_baseline_plan_win
 
 
 def test_a_change_between_a_plan_tables_columns():
-    row = Hit(
-        chunk=Chunk(
-            "t",
-            "plan.txt",
-            "T",
-            "",
-            "表1 指标｜指标名称：年新增发明专利数（件）｜2020年完成值：520｜2025年目标值：600",
-            0,
-            60,
-            ("2020", "2025", "2025目标"),
-            "city",
-            kind="table_row",
-        ),
-        score=1.0,
+    row = text_hit(
+        "表1 指标｜指标名称：年新增发明专利数（件）｜2020年完成值：520｜2025年目标值：600",
+        scope="city",
+        periods=("2020", "2025", "2025目标"),
+        kind="table_row",
     )
     text = infer("规划表里年新增发明专利数2025年目标比2020年多出几件？", [row])
     assert "600件 − 520件 = 80件" in text and "2025年目标值" in text and "[1]" in text

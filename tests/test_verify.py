@@ -179,20 +179,7 @@ def test_premise_answers_from_prompts_pass_the_checker(gdp, question):
 
 def test_scope_named_after_the_figure_is_commentary_not_subject():
     text = "2025年前三季度，实际使用外资2.27亿美元，同比增长13.3%，彰显出昆山市对外开放高地的强劲韧性。"
-    hit = Hit(
-        chunk=Chunk(
-            id="x",
-            doc="d",
-            title="T",
-            section="",
-            text=text,
-            start=0,
-            end=len(text),
-            periods=("2025前三季度",),
-            scope="zone",
-        ),
-        score=1.0,
-    )
+    hit = text_hit(text, periods=("2025前三季度",))
     answer = "2025年前三季度，昆山高新区实际使用外资2.27亿美元，同比增长13.3%[1]。"
     v = verify(answer, [hit], "2025年前三季度，昆山高新区实际使用外资多少？")
     assert v.text == answer and v.unsupported_numbers == ()
@@ -355,21 +342,7 @@ def test_a_quoted_term_matches_the_source_whatever_its_quote_marks():
 
 def test_a_plan_table_row_backs_a_figure_with_the_unit_and_year_of_its_column():
     row = "表1 “十四五”科技发展主要指标目标｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2"
-    table = Hit(
-        chunk=Chunk(
-            id="t",
-            doc="p.txt",
-            title="T",
-            section="",
-            text=row,
-            start=0,
-            end=len(row),
-            periods=("2020", "2025"),
-            scope="city",
-            kind="table_row",
-        ),
-        score=1.0,
-    )
+    table = text_hit(row, scope="city", periods=("2020", "2025"), kind="table_row")
     q = "到2025年海内外高层次人才目标是多少？"
     assert verify("到2025年，海内外高层次人才目标6.2万人[1]。", [table], q).text.endswith("[1]。")
     assert (
