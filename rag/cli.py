@@ -15,6 +15,7 @@ gaoxin serve [--host H] [--port P]      the Gradio chat
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
@@ -263,13 +264,44 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from rag.evaluate import retrieval_metrics
-
     path = Path(args.file)
     if not path.is_file():
         raise CliError(f"eval file not found: {args.file}")
     items = [obj for _, obj, err in read_batch(args.file) if obj is not None]
     s = _settings(args)
+    if args.today:
+        s = Settings(**(s.model_dump() | {"today": args.today}))
+    with contextlib.ExitStack() as stack:
+        if args.docs:
+            s = _corpus_with(s, [Path(d) for d in args.docs], stack)
+        return _run_eval(args, items, s)
+
+
+def _corpus_with(s: Settings, extra: list[Path], stack: contextlib.ExitStack) -> Settings:
+    """Settings for a throwaway corpus: the seeds plus `extra` documents (files or folders), indexed in a
+    temporary folder by the project's own indexer, so a probe never touches the user's index."""
+    import shutil
+    import tempfile
+
+    from rag import index as index_mod
+
+    files = [p for d in extra for p in (sorted(d.iterdir()) if d.is_dir() else [d]) if p.is_file()]
+    missing = [str(d) for d in extra if not d.exists()]
+    if missing:
+        raise CliError(f"--docs not found: {', '.join(missing)}")
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gaoxin-eval-")))
+    corpus = tmp / "corpus"
+    corpus.mkdir()
+    for p in [*index_mod.source_files(s), *files]:
+        shutil.copy2(p, corpus / p.name)
+    s = Settings(**(s.model_dump() | {"seeds_dir": corpus, "index_dir": tmp / "index", "data_dir": tmp / "data"}))
+    index_mod.build(s, progress=False, log=lambda line: print(line, file=sys.stderr))
+    return s
+
+
+def _run_eval(args: argparse.Namespace, items: list[dict[str, Any]], s: Settings) -> int:
+    from rag.evaluate import retrieval_metrics
+
     if args.retrieval:
         r = _retriever(s)
         m = retrieval_metrics(items, lambda q, k: r.search(q, k), k=10)
@@ -288,6 +320,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     # Progress goes to stderr, so `--json` output stays one clean document on stdout.
     m = answer_metrics(items, Pipeline(s), log=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.out:
+        Path(args.out).write_text(json.dumps(m, ensure_ascii=False, indent=1), encoding="utf-8")
     _emit(m) if args.json else print(format_answer_report(m))
     return 0
 
@@ -344,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--backend", choices=["llamacpp", "transformers", "openai", "extractive"])
     e.add_argument("--model")
     e.add_argument("--passages", type=int)
+    e.add_argument("--docs", nargs="+", help="extra documents (files or folders) indexed with the seeds in a temp index")
+    e.add_argument("--today", help="YYYY-MM-DD the questions are asked on (relative years)")
+    e.add_argument("--out", help="also write the full metrics, per item, to this JSON file")
     e.set_defaults(fn=cmd_eval)
 
     sv = sub.add_parser("serve", help="web chat on http://127.0.0.1:7860")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from rag.types import Hit
+from rag.types import Hit, Message
 
 _WS = re.compile(r"\s+")
 
@@ -89,13 +89,22 @@ def stated_figures_outside_citations(answer: Any) -> list[str]:
     ]
 
 
+def _history(pipeline: Any, earlier: Sequence[str]) -> tuple[Message, ...]:
+    """The chat before a follow-up: each earlier question asked in turn, with the answer it got."""
+    turns: list[Message] = []
+    for q in earlier:
+        a = pipeline.ask(q, tuple(turns))
+        turns += [Message(role="user", content=q), Message(role="assistant", content=a.answer)]
+    return tuple(turns)
+
+
 def answer_metrics(
     items: Sequence[dict[str, Any]], pipeline: Any, log: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
     """Answer accuracy, refusal behaviour, citation precision, unsupported figures, latency — per category."""
     rows = []
     for i, it in enumerate(items, 1):
-        a = pipeline.ask(it["question"])
+        a = pipeline.ask(it["question"], _history(pipeline, it.get("history") or ()))
         answerable = it.get("answerable", True)
         text = squash(a.answer)
         correct = answerable and not a.refused and all(squash(m) in text for m in it.get("must_include", []))
