@@ -23,25 +23,23 @@ from dataclasses import replace
 from string import Template
 
 from rag.cite import bigrams, overlap, sentence_spans, strip_markers
-from rag.numbers import extract_figures
-from rag.prompt import load_prompts
-from rag.types import Figure, Hit
-from rag.verify import (
+from rag.frame import DIFF as _DIFF
+from rag.frame import SUM as _SUM
+from rag.frame import question_key
+from rag.grammar import (
     claim_metric,
     governing_periods,
     passage_context,
     passage_scopes,
     periods_in,
-    question_key,
     scopes_in,
     table_cells,
 )
+from rag.numbers import extract_figures
+from rag.profile import active
+from rag.prompt import load_prompts
+from rag.types import Figure, Hit
 
-_SUM = re.compile(r"加起来|加在一起|一共|合计|总共|共计|总和")
-_DIFF = re.compile(
-    r"净?增加了?(?:多少|几)|净?增长了?(?:多少|几)|净增了?(?:多少|几)|多出?了?(?:多少|几)|少了?(?:多少|几)|"
-    r"减少了?(?:多少|几)|相差|差了?(?:多少|几)|差距"
-)
 _MAGNITUDES = ((1e8, "亿"), (1e4, "万"))
 SAME_METRIC = 0.5  # share of one figure's metric bigrams the other's must hold (乐美包装增资 ⊃ 增资) to combine
 
@@ -101,11 +99,13 @@ _RANK_SHIFT = re.compile(r"较(\d{4})年(上升|提升|前进|提高|下降|后�
 _RISE = ("上升", "提升", "前进", "提高")
 _GROWTH_TO = re.compile(r"(增长|增加|净增|提高|提升)$")
 _REACH = re.compile(r"^[，,、]?(?:达到|达|至|到|(?:提高|提升|上升|增长|增)[到至])$")
-_SINCE_PLAN = re.compile(r"较[“\"]?(十[一二三四五]五)[”\"]?末")
+
 _TIMES = re.compile(r"[，,]?是(?P<when>[^，,。；;]{0,14}?)的(?P<n>\d+(?:\.\d+)?)倍")
-# Plan periods in order: what a plan period grew from is the end of the one before it.
-_PLANS = ("十一五", "十二五", "十三五", "十四五", "十五五")
-_PLAN_END_YEAR = {"十一五": 2010, "十二五": 2015, "十三五": 2020, "十四五": 2025}
+
+
+def _plans() -> list[str]:
+    """The profile's plan periods in order: what a plan period grew from is the end of the one before it."""
+    return [p for p, _, _ in sorted(active().plan_periods, key=lambda t: t[1])]
 
 
 def _num(value: float) -> str:
@@ -153,12 +153,13 @@ def _growth_to(sent: str, figs: Sequence[Figure], plans: set[str]) -> tuple[Figu
     for a, b in zip(figs, figs[1:], strict=False):
         if not (_GROWTH_TO.search(sent[: a.start]) and _REACH.match(sent[a.end : b.start])):
             continue
-        since = _SINCE_PLAN.search(sent[: a.start])
+        since = re.search(f"较[“\"]?({active().plan_rx.pattern})[”\"]?末", sent[: a.start])
+        order = _plans()
         # The plan named as the baseline ("较“十二五”末增长…") wins; else the one before the sentence's latest plan.
-        earlier = [since.group(1)] if since else [_PLANS[_PLANS.index(p) - 1] for p in plans if p in _PLANS[1:]]
+        earlier = [since.group(1)] if since else [order[order.index(p) - 1] for p in plans if p in order[1:]]
         if not earlier:
             continue
-        target = f"“{max(earlier, key=_PLANS.index)}”末"
+        target = f"“{max(earlier, key=order.index)}”末"
         if a.kind == b.kind == "number" and a.unit == b.unit:
             return a, target, f"{b.raw} − {a.raw} = {_format(b.value - a.value, b)}"
         if a.unit == "百分点" and b.kind == "percent":  # "增长0.75个百分点，提高到3.7%"
@@ -188,7 +189,7 @@ def _baselines(question: str, passages: Sequence[Hit]) -> list[tuple[float, str]
     q_periods = periods_in(question)
     # a year asks for the plan period ending then: "2015年" is "十二五末"
     q_labels = {f"{p}年" for p in q_periods if p.isdigit()} | {
-        f"“{plan}”末" for plan, year in _PLAN_END_YEAR.items() if plan in q_periods or str(year) in q_periods
+        f"“{plan}”末" for plan, _, end in active().plan_periods if plan in q_periods or str(end) in q_periods
     }
     q_scopes, key = scopes_in(question), question_key(question)
     out: list[tuple[float, str]] = []

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rag.profile import active
+
 # Function words and punctuation carry no topical signal; dropping them keeps short
 # Chinese questions from matching every chunk on "的/是/多少".
 _STOP = set(
@@ -24,28 +26,6 @@ _STOP = set(
     "情况 介绍 一下 以及 方面 主要".split()
 )
 _PUNCT = re.compile(r"^[\s\W_]+$", re.UNICODE)
-_DOMAIN_WORDS = (
-    "高新区",
-    "昆山高新区",
-    "地区生产总值",
-    "固定资产投资",
-    "规上工业总产值",
-    "规模以上工业总产值",
-    "高新技术企业",
-    "新型研发机构",
-    "前三季度",
-    "十四五",
-    "十五五",
-    "十三五",
-    "营商环境",
-    "专精特新",
-    "阳澄湖",
-    "研发投入",
-    "外贸进出口",
-    "实际使用外资",
-    "一般公共预算收入",
-    "工业总产值",
-)
 _jieba = None
 
 
@@ -58,7 +38,8 @@ def _get_jieba():
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
-        for w in _DOMAIN_WORDS:
+        # The profile's place names, plan periods and metric terms stay whole words.
+        for w in active().dictionary():
             jieba.add_word(w, freq=200000)
         _jieba = jieba
     return _jieba

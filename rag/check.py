@@ -34,9 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, Protocol
 
 from rag.cite import bigrams, overlap, sentence_spans, source_span
-from rag.numbers import extract_figures, same_figure
-from rag.types import Chunk, Figure, Hit
-from rag.verify import (
+from rag.grammar import (
     claim_metric,
     governing_periods,
     passage_context,
@@ -46,6 +44,9 @@ from rag.verify import (
     strip_scopes,
     table_cells,
 )
+from rag.numbers import extract_figures, same_figure
+from rag.profile import active
+from rag.types import Chunk, Figure, Hit
 
 METRIC_MIN = 0.5  # as in rag.verify: share of the claim's metric bigrams found around the passage figure
 WIDE = 0.8  # a metric named earlier in the sentence binds less tightly than one in the figure's own clause
@@ -63,9 +64,8 @@ _TAIL = re.compile(r"[，,\s]*(?:是这样吗|是真的吗|对不对|是不是|�
 _MID = re.compile(r"是不是|是否")
 _SENTENCE = "。！？!?；;\n"
 # What may precede a year without making the clause a dated fact: "截至2020年底", "2024年，高新区…".
-_FRAMING = re.compile(r"截至|截止|到|至|自|从|在|于|是|昆山高新区|高新区|昆山市|全市|昆山|[^\u4e00-\u9fff]")
-# "占昆山市比重", "占全市1/4": that city is the denominator, not the area the figure belongs to.
-_DENOMINATOR = re.compile(r"(?<=占)(?:昆山市|全市|昆山)")
+# (Area names frame a clause too: they are blanked before this applies.)
+_FRAMING = re.compile(r"截至|截止|到|至|自|从|在|于|是|[^\u4e00-\u9fff]")
 _FILLER = re.compile(r"(?:说|指|讲)的是|是指|[是为的了]")
 
 
@@ -119,7 +119,16 @@ def _mask(text: str) -> str:
     for f in extract_figures(text):
         sep = "，" if text[f.end : f.end + 1] == "、" else ""
         text = text[: f.start] + " " * (f.end - f.start) + sep + text[f.end + len(sep) :]
-    return _DENOMINATOR.sub(lambda m: " " * len(m.group(0)), text)
+    return _without_denominators(text)
+
+
+def _without_denominators(text: str) -> str:
+    """`text` with areas named after 占 blanked (same length): in "占昆山市比重", "占全市1/4" that area is the
+    denominator, not the area the figure belongs to."""
+    for a, b, _ in active().scope_mentions(text):
+        if a and text[a - 1] == "占":
+            text = text[:a] + " " * (b - a) + text[b:]
+    return text
 
 
 def _dated(f: Figure, text: str) -> bool:
@@ -133,7 +142,9 @@ def _is_fact(clause: str) -> bool:
         return True
     # "中科可控于2018年落户…" and "2025年是…收官之年" assert their year; "2024年，…" and "截至2020年底" only date
     # what follows.
-    return bool(figs) and (len(_FRAMING.sub("", clause[: figs[0].start])) >= 2 or clause[figs[0].end :][:1] == "是")
+    return bool(figs) and (
+        len(_FRAMING.sub("", active().strip_scopes(clause[: figs[0].start]))) >= 2 or clause[figs[0].end :][:1] == "是"
+    )
 
 
 def split_statements(claim: str) -> list[Statement]:
@@ -164,10 +175,10 @@ def split_statements(claim: str) -> list[Statement]:
                 f for f in figs if f.kind == "year" and _is_fact(text)
             ]
             periods = frozenset(periods_in(text)) or periods
-            scopes = frozenset(scopes_in(_DENOMINATOR.sub("", text))) or scopes
+            scopes = frozenset(scopes_in(_without_denominators(text))) or scopes
             said = prev + text  # inherited words go into the query only when it does not say them
             words = [p + "年" if p.isdigit() else p for p in sorted(periods - periods_in(said))]
-            words += [{"zone": "昆山高新区", "city": "昆山市"}[s] for s in sorted(scopes - scopes_in(said))]
+            words += [active().scope_label(s) for s in sorted(scopes - scopes_in(said))]
             out.append(Statement(text, context, tuple(own), periods, scopes, "".join(words) + said))
             prev = text
     return out
@@ -284,7 +295,7 @@ def _restated(st: Statement, hits: Sequence[Hit]) -> tuple[str, list[dict[str, A
     for h in hits:
         for s, e in sentence_spans(h.chunk.text):
             sent = h.chunk.text[s:e]
-            scopes = frozenset(scopes_in(_DENOMINATOR.sub("", sent))) or frozenset({h.chunk.scope} - {"unknown"})
+            scopes = frozenset(scopes_in(_without_denominators(sent))) or frozenset({h.chunk.scope} - {"unknown"})
             # Undated, it speaks of the period it inherits; dated, its own dates are compared below.
             periods = frozenset(periods_in(sent)) or frozenset(governing_periods(h.chunk, s))
             if _meets(st.scopes, scopes) and (dates or _meets(st.periods, periods)):

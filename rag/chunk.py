@@ -21,12 +21,12 @@ import hashlib
 import re
 
 from rag.clean import clean, doc_lead
-from rag.period import detect_periods, detect_scope, doc_defaults, last_scope
+from rag.period import detect_periods, detect_scope, doc_defaults, last_scope, report_period
 from rag.settings import Settings
 from rag.types import Chunk, Document, Scope, Section
 
 # Bump when chunk boundaries or metadata change: the index manifest records it and rebuilds.
-CHUNKER_VERSION = "sent-pack/3"
+CHUNKER_VERSION = "sent-pack/4"
 
 _SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)]*|\n")
 _CLAUSE_END = re.compile(r"[，,、：:]")
@@ -37,11 +37,12 @@ def chunk_document(doc: Document, settings: Settings) -> list[Chunk]:
     sections = clean(doc)
     lead = doc_lead(sections)
     default_periods, default_scope = doc_defaults(lead)
+    report = report_period(sections[0].title if sections else "", lead)
     chunks: list[Chunk] = []
     for sec in sections:
         spans = [(0, len(sec.text))] if sec.kind == "table_row" else _pack(sec.text, settings)
         for a, b in spans:
-            chunks.append(_chunk(doc, sec, a, b, lead, default_periods, default_scope))
+            chunks.append(_chunk(doc, sec, a, b, lead, default_periods, default_scope, report))
     return chunks
 
 
@@ -58,11 +59,12 @@ def _chunk(
     lead: str,
     default_periods: tuple[str, ...],
     default_scope: Scope,
+    report: str,
 ) -> Chunk:
     text = sec.text[a:b]
     offs = sec.offsets[a:b]
     start, end = min(offs), max(offs) + 1
-    periods = detect_periods(text, context=f"{sec.title}\n{sec.path}\n{lead}") or default_periods
+    periods = detect_periods(text, context=f"{sec.title}\n{sec.path}\n{lead}", report=report) or default_periods
     # The scope in force around the chunk is the document's subject (a zone article quoting
     # "占昆山市比重" is still about the zone); without one, the last explicit mention before the
     # chunk in its section, else its heading.
@@ -86,6 +88,7 @@ def _chunk(
         scope=scope,
         kind=sec.kind,
         source=doc.text[start:end],
+        report=report,
     )
 
 

@@ -301,3 +301,12 @@ def resolve_citations(answer: str, passages: Sequence[Hit]) -> list[Citation]:
                 seen.add(key)
                 out.append(cit)
     return out
+
+
+def with_cites(text: str, cites: Sequence[int]) -> str:
+    """Sentence text with exactly `cites` as markers, placed before its closing punctuation."""
+    body = strip_markers(text).rstrip()
+    end = len(body)
+    while end > 0 and body[end - 1] in "。！？!?；;":
+        end -= 1
+    return body[:end] + "".join(f"[{n}]" for n in cites) + body[end:]

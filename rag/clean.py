@@ -181,6 +181,14 @@ def _items(lines: list[_Line], *, joinable: bool) -> list[_Item]:
                 items.extend(rows)
                 i = j
                 continue
+        if _CELL_GAP.search(s):
+            caption = next((it.heading for it in reversed(items) if it.kind == "heading"), "") if not cur else ""
+            rows, j = _parse_plain_table(lines, i, caption or "表")
+            if rows:
+                flush()
+                items.extend(rows)
+                i = j
+                continue
         level = _heading_level(s, _STRONG_HEADINGS)
         if level:
             flush()
@@ -387,6 +395,48 @@ def _parse_table(lines: list[_Line], i: int) -> tuple[list[_Item], int]:
         items.append(item)
         n += 1
     return items, j
+
+
+_CELL_GAP = re.compile(r"\S(?:\t+|\s{2,})\S")
+
+
+def _cells(ln: _Line) -> list[tuple[int, int]]:
+    """(start, end) in the line of each cell of a plain-text table row (cells apart by a tab or 2+ spaces)."""
+    out, pos = [], 0
+    for m in re.finditer(r"\t+|\s{2,}|$", ln.text):
+        if m.start() > pos:
+            out.append((pos, m.start()))
+        pos = m.end()
+    return out
+
+
+def _parse_plain_table(lines: list[_Line], i: int, caption: str) -> tuple[list[_Item], int]:
+    """A plain-text indicator table: a header row of column names, then rows ``<indicator>  <value>  <value>``
+    (cells apart by a tab or two spaces). Returns the row items and the next line's index; ([], i) otherwise.
+
+    Rows come out as the 表1 rows do (``<caption>｜<name column>：<name>｜<column>：<value>…``), so their
+    cells are read as facts with the column's period and kind.
+    """
+    head = _cells(lines[i])
+    k = len(head) - 1
+    if k < 1 or any(len(lines[i].text[a:b]) > 16 or _CLAUSE_PUNCT.search(lines[i].text[a:b]) for a, b in head):
+        return [], i
+    columns = [re.sub(r"\s+", "", lines[i].text[a:b]) for a, b in head]
+    items: list[_Item] = []
+    j = i + 1
+    while j < len(lines):
+        ln = lines[j]
+        cells = _cells(ln)
+        if len(cells) != k + 1 or not all(re.fullmatch(_VALUE, ln.text[a:b]) for a, b in cells[1:]):
+            break
+        name = [(c, ln.start + a) for a, c in enumerate(ln.text[: cells[0][1]])]
+        out = [(c, ln.start) for c in f"{caption}{ROW_SEP}{columns[0]}{CELL_SEP}"] + name
+        for col, (a, b) in zip(columns[1:], cells[1:], strict=True):
+            out += [(c, ln.start + a) for c in f"{ROW_SEP}{col}{CELL_SEP}"]
+            out += [(ln.text[x], ln.start + x) for x in range(a, b)]
+        items.append(_Item("table_row", chars=out))
+        j += 1
+    return (items, j) if len(items) >= 2 else ([], i)
 
 
 def _pairs(ms: list[re.Match]) -> list[tuple[re.Match, re.Match | None]]:

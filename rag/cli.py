@@ -378,7 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--backend", choices=["llamacpp", "transformers", "openai", "extractive"])
     e.add_argument("--model")
     e.add_argument("--passages", type=int)
-    e.add_argument("--docs", nargs="+", help="extra documents (files or folders) indexed with the seeds in a temp index")
+    e.add_argument(
+        "--docs", nargs="+", help="extra documents (files or folders) indexed with the seeds in a temp index"
+    )
     e.add_argument("--today", help="YYYY-MM-DD the questions are asked on (relative years)")
     e.add_argument("--out", help="also write the full metrics, per item, to this JSON file")
     e.set_defaults(fn=cmd_eval)

@@ -23,9 +23,10 @@ import re
 from collections.abc import Sequence
 
 from rag.cite import bigrams, overlap, sentence_spans, split_claims, strip_markers
+from rag.grammar import comparable, governing_periods, passage_context, passage_scopes
 from rag.numbers import extract_figures, same_figure
+from rag.profile import active
 from rag.types import Chunk, Figure, Hit
-from rag.verify import comparable, governing_periods, passage_context, passage_scopes
 
 DATE_UNITS = ("月", "日", "号")  # parts of a date say when, not how much: two events on two days never conflict
 MIN_METRIC_OVERLAP = 0.6  # stricter than verification: a false "conflict" would mislead as much as a wrong figure
@@ -98,7 +99,6 @@ def conflicts(answer: str, passages: Sequence[Hit]) -> tuple[str, ...]:
 # ------------------------------------------------------------------------------------------- names
 
 NAME_MIN_OVERLAP = 0.75  # the two head nouns (品牌, 营商环境服务品牌) share most of their bigrams
-_PLAN = re.compile(r"十[一二三四五六]五")
 # the head noun stops at a particle: "“高新事·高兴办”营商环境品牌的一项…" → 营商环境品牌
 _NAMED = re.compile(r"“([^“”]{2,20})”([^\W\d_的是和与及为在了等]{3,10})")
 
@@ -106,7 +106,9 @@ _NAMED = re.compile(r"“([^“”]{2,20})”([^\W\d_的是和与及为在了等
 def _heads(text: str) -> list[tuple[str, str, int]]:
     """(name, head noun, position) of each “name”+noun in `text` ("“昆如意·高兴办”营商环境服务品牌")."""
     # Plan periods (“十四五”开局之年) are dates, not names.
-    return [(m.group(1), m.group(2), m.start()) for m in _NAMED.finditer(text) if not _PLAN.fullmatch(m.group(1))]
+    return [
+        (m.group(1), m.group(2), m.start()) for m in _NAMED.finditer(text) if not active().plan_rx.fullmatch(m.group(1))
+    ]
 
 
 def _same_head(a: str, b: str) -> bool:

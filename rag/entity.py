@@ -24,14 +24,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.profile import active
 from rag.types import Hit
 
 _ORG = re.compile(r"[\u4e00-\u9fff]{2,20}?(?:股份有限公司|有限责任公司|有限公司|集团|研究院|研究所)")
 # Words any organisation name may hold: a question sharing only these with a name is not about that one.
-_GENERIC = re.compile(
-    r"昆山高新区|高新区|昆山|苏州|江苏|中国|全国|国际|股份|有限|公司|集团|研究院|研究所|科技|技术|信息|产业|智能|"
-    r"材料|新材料|生物|电子|装备|数字|创新|光电|医疗|检测|器材|精密|加工|能源|先进"
-)
+# Place names come from the domain profile; these are the trade words of any company's name.
+_TRADE_WORDS = (
+    "股份 有限 公司 集团 研究院 研究所 科技 技术 信息 产业 智能 材料 新材料 生物 电子 装备 数字 创新 光电 医疗 "
+    "检测 器材 精密 加工 能源 先进"
+).split()
+
+
+def _generic() -> re.Pattern[str]:
+    prof = active()
+    words = [*prof.scope_names(), *prof.places, *_TRADE_WORDS]
+    return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)))
 _SENTENCE = "。！？!?\n"
 
 
@@ -48,15 +56,26 @@ def _longest_shared(a: str, b: str) -> str:
 def subject(question: str, passages: Sequence[Hit]) -> str:
     """The organisation the question names, as the question writes it; '' when it names none."""
     best = ""
+    generic = _generic()
     for hit in passages:
         for full in set(_ORG.findall(hit.chunk.text)):
             shared = _longest_shared(question, full)
-            if len(shared) >= 3 and len(_GENERIC.sub("", shared)) >= 2 and len(shared) > len(best):
+            if len(shared) >= 3 and len(generic.sub("", shared)) >= 2 and len(shared) > len(best):
                 best = shared
     return best
 
 
-_OWN_SUBJECT = re.compile(r"高新区|昆山市|全市|全区|" + _ORG.pattern)
+
+
+def organisation_at(text: str, pos: int) -> str:
+    """The organisation named last before `pos` in its sentence ('' when none): whose figure it is.
+
+    >>> organisation_at("锐联芯科技有限公司成立于2015年，员工1460人。", 19)
+    '锐联芯科技有限公司'
+    """
+    lo = max((text.rfind(ch, 0, pos) for ch in _SENTENCE), default=-1) + 1
+    found = _ORG.findall(text[lo:pos])
+    return found[-1] if found else ""
 
 
 def names(text: str, pos: int, name: str) -> bool:
@@ -68,7 +87,8 @@ def names(text: str, pos: int, name: str) -> bool:
     prev = max((s for s in starts if s < cur and text[s:cur].strip(_SENTENCE + " ")), default=0)
     ends = [i for i in (text.find(ch, pos) for ch in _SENTENCE) if i != -1]
     sentence = text[cur : min(ends) if ends else len(text)]
-    return name in sentence or (not _OWN_SUBJECT.search(sentence) and name in text[prev:cur])
+    own_subject = bool(active().scope_mentions(sentence, strong_only=True) or _ORG.search(sentence))
+    return name in sentence or (not own_subject and name in text[prev:cur])
 
 
 __all__ = ["names", "subject"]

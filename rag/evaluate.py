@@ -93,7 +93,7 @@ def _history(pipeline: Any, earlier: Sequence[str]) -> tuple[Message, ...]:
     """The chat before a follow-up: each earlier question asked in turn, with the answer it got."""
     turns: list[Message] = []
     for q in earlier:
-        a = pipeline.ask(q, tuple(turns))
+        a = pipeline.ask(q, tuple(turns)) if turns else pipeline.ask(q)
         turns += [Message(role="user", content=q), Message(role="assistant", content=a.answer)]
     return tuple(turns)
 
@@ -104,7 +104,8 @@ def answer_metrics(
     """Answer accuracy, refusal behaviour, citation precision, unsupported figures, latency — per category."""
     rows = []
     for i, it in enumerate(items, 1):
-        a = pipeline.ask(it["question"], _history(pipeline, it.get("history") or ()))
+        history = _history(pipeline, it.get("history") or ())
+        a = pipeline.ask(it["question"], history) if history else pipeline.ask(it["question"])
         answerable = it.get("answerable", True)
         text = squash(a.answer)
         correct = answerable and not a.refused and all(squash(m) in text for m in it.get("must_include", []))

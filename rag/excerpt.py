@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 
 from rag.cite import bigrams, overlap, sentence_spans
+from rag.frame import asked_unit, focus, question_key, states_unit_for
+from rag.grammar import periods_in
 from rag.numbers import extract_figures
 from rag.query import defines_bonus, exact_bonus
-from rag.verify import asked_unit, focus, periods_in, question_key, states_unit_for
 
 _SENTENCE = "。！？!?；;\n"
 PERIOD_BONUS = 0.15  # a sentence naming the asked-for year/plan period beats a same-topic one from another year

@@ -206,8 +206,8 @@ class ExtractiveGenerator:
 
     def stream(self, messages: Sequence[Message]) -> Iterator[str]:
         from rag.prompt import REFUSAL, parse_prompt
+        from rag.quote import extractive_answer
         from rag.types import Chunk, Hit
-        from rag.verify import extractive_answer
 
         question, passages = parse_prompt(messages)
         n_max = max(passages, default=0)

@@ -31,13 +31,14 @@ from typing import Any
 
 import numpy as np
 
+from rag.bind import bind
 from rag.bm25 import tokenize
 from rag.fetch import sha256_file
 from rag.settings import Settings
-from rag.types import Chunk, Document
+from rag.types import Chunk, Document, Fact
 
-INDEX_VERSION = 2
-FILES = ("faiss.index", "vectors.npy", "chunks.jsonl", "bm25.json", "sources.json")
+INDEX_VERSION = 3
+FILES = ("faiss.index", "vectors.npy", "chunks.jsonl", "bm25.json", "sources.json", "facts.jsonl")
 # Above this many chunks an exact flat search stops being "free"; switch to IVF (recall measured in benchmarks/).
 IVF_THRESHOLD = 50_000
 DOC_SUFFIXES = (".txt", ".md", ".pdf", ".docx")
@@ -55,6 +56,7 @@ class IndexData:
     manifest: dict[str, Any]
     faiss_index: Any
     sources: dict[str, str]  # doc → Document.text, so any span (a widened window too) is quoted exactly
+    facts: tuple[Fact, ...] = ()  # every figure the documents state, bound at build time (`rag.bind`)
 
 
 # ---------------------------------------------------------------- helpers
@@ -75,12 +77,15 @@ def source_files(settings: Settings) -> list[Path]:
 
 def chunking_settings(settings: Settings) -> dict[str, Any]:
     from rag import chunk as chunk_mod
+    from rag import profile
 
     return {
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
         "chunker": getattr(chunk_mod, "CHUNKER_VERSION", "1"),
         "embed_text": EMBED_TEXT_VERSION,
+        # Chunk scopes and periods are read with the profile's vocabulary: another profile, another index.
+        "profile": profile.load(settings.profile).digest,
     }
 
 
@@ -130,6 +135,12 @@ def _current_dir(index_dir: Path) -> Path | None:
 
 def _chunk_to_json(c: Chunk) -> str:
     return json.dumps(dataclasses.asdict(c), ensure_ascii=False)
+
+
+def _fact_from_json(line: str) -> Fact:
+    d = json.loads(line)
+    d["operands"] = tuple(d.get("operands", ()))
+    return Fact(**d)
 
 
 def _chunk_from_json(line: str) -> Chunk:
@@ -220,6 +231,9 @@ def build(
     """
     from rag.chunk import chunk_document
     from rag.load import LoadError, load_file
+    from rag.profile import activate
+
+    activate(settings.profile)  # chunks are read with this profile's vocabulary
 
     with _lock(settings.index_dir):
         old = read_manifest(settings)
@@ -347,6 +361,9 @@ def _write_generation(
         tokens = [tokenize(f"{c.title} {c.section} {c.text}") for c in chunks]
         (tmp / "bm25.json").write_text(json.dumps({"tokens": tokens}, ensure_ascii=False), encoding="utf-8")
         (tmp / "sources.json").write_text(json.dumps(sources, ensure_ascii=False), encoding="utf-8")
+        with open(tmp / "facts.jsonl", "w", encoding="utf-8") as f:
+            for fact in bind(chunks):
+                f.write(json.dumps(dataclasses.asdict(fact), ensure_ascii=False) + "\n")
         manifest = {
             "version": INDEX_VERSION,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -422,12 +439,21 @@ def load(settings: Settings, *, verify: bool = True, check_stale: bool = True) -
         tokens = tuple(tuple(t) for t in json.loads((gen / "bm25.json").read_text(encoding="utf-8"))["tokens"])
         index = faiss.read_index(str(gen / "faiss.index"))
         sources = json.loads((gen / "sources.json").read_text(encoding="utf-8"))
+        facts = tuple(
+            _fact_from_json(line) for line in (gen / "facts.jsonl").read_text(encoding="utf-8").splitlines() if line
+        )
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:
         raise IndexUnusable(f"index in {gen} cannot be read ({e}): run `gaoxin index build --force`") from e
     if not (len(chunks) == len(vectors) == len(tokens) == index.ntotal):
         raise IndexUnusable("index parts disagree in size: run `gaoxin index build --force`")
     return IndexData(
-        chunks=chunks, vectors=vectors, tokens=tokens, manifest=manifest, faiss_index=index, sources=sources
+        chunks=chunks,
+        vectors=vectors,
+        tokens=tokens,
+        manifest=manifest,
+        faiss_index=index,
+        sources=sources,
+        facts=facts,
     )
 
 

@@ -22,7 +22,9 @@ Period labels: ``"2024"`` (a year), ``"2025前三季度"`` (a year with a part o
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
+from rag.profile import active
 from rag.types import Scope
 
 _CN_DIGIT = {"〇": "0", "零": "0", "○": "0", "一": "1", "二": "2", "三": "3", "四": "4",
@@ -40,83 +42,164 @@ _YEAR2 = re.compile(
     r"([0-3]\d)年(?!来|间|内|以来|以上|左右|多|的时间|期间|前|后)"
 )
 _PART_ALONE = re.compile(rf"(?<![\d年前第]){_PART}")
+_PART_THIS_YEAR = re.compile(rf"(?:今年|本年)(?:度)?{_PART}")
+# Five-year plans are named 十X五 or 第十X个五年; which exist, and their years, is the profile's.
 _PLAN = re.compile(rf"十([{_PLAN_CN}])五|第十([{_PLAN_CN}])个五年")
 _TARGET_BEFORE = re.compile(r"(?<!截)(?<!直)(到|至)\s*$")  # "到2025年" is a target; "截至2025年" is not
 _TARGET_AFTER = re.compile(r"^\s*(年\s*)?(目标|目标值|末目标|要达到|将达到|力争)")
 
-# "全区" is how zone articles say "the whole zone"; "国家高新区" alone is the national category.
-_ZONE = re.compile(r"(?<!国家)(?<!国家级)(?<!省)(?<!省级)(?<!全国)高新区|高新技术产业开发区|全区")
-# "昆山市委、市政府" names the city's government, not an area a figure belongs to.
-_CITY_STRONG = re.compile(r"昆山市(?!委|政府)|全市")
-_CITY = re.compile(r"昆山市(?!委|政府)|全市|昆山(?!高新区|高新技术产业开发区|市委|市政府)")
+
+class Mention(NamedTuple):
+    """A period named in text: where, its label, and how it is used."""
+
+    start: int
+    end: int
+    label: str  # "2024", "2025前三季度", "十四五", "2025目标"
+    framing: bool  # opens its sentence as a time adverbial ("2024年，…", "“十四五”期间，…"): it dates what follows
+    target: bool  # a target year ("到2025年", "2025年目标值")
+    event: bool = False  # the date of an event ("成立于2015年", "计划2027年建成"): it dates its own clause only
 
 
-def detect_periods(text: str, context: str = "") -> tuple[str, ...]:
-    """Period labels mentioned in `text`, in order of first mention, without repeats.
+_SENT_END = "。！？!?\n"
+_CLAUSE_END = "。！？!?\n，,；;：:"
+# The date of an event, not of the figures around it: "成立于2015年", "计划2027年建成", "2019年落户".
+_EVENT_BEFORE = re.compile(
+    r"(?:成立|创立|创办|始建|落户|注册|建成|投产|开工|竣工)于$|(?:计划|预计|将于|拟于|有望|力争)$"
+)
+_EVENT_AFTER = re.compile(
+    r"^(?:年)?(?:\d{1,2}月)?(?:\d{1,2}日)?(?:成立|创立|创办|建成|投产|竣工|开工|落户|落地|注册|上市|投用|启用|开业|完工)"
+)
+# A period that is a clause of its own ("…介绍，2025年，昆山高新区…") dates the clauses after it.
+_STANDALONE = re.compile(r"^[”\"]?(?:年|年度|全年|期间|时期|以来|末|底)?[”\"]?\s*[，,]")
+# What may precede a framing period at a sentence's start, and what may follow it before the clause goes on.
+_FRAME_BEFORE = re.compile(r"^[\s“\"（(]*(?:在|截至|截止|到|至|于|自|从|今年|全年)?[\s“\"]*$")
+# A sentence-initial period dates the sentence unless it is itself described ("“十五五”开局之年的…", "2024年的").
+_NOT_FRAMING = re.compile(r"^[”\"]?(?:年|年度)?[”\"]?\s*(?:的|之|开局|收官|是)")
 
-    `context` (a title, heading or the document's first paragraph) only supplies the year for
-    a bare part of a year ("前三季度") when `text` names none.
-    """
-    found: list[tuple[float, str]] = []
+
+def period_mentions(text: str, report: str = "") -> list[Mention]:
+    """Every period `text` names, in order. `report` (the document's reporting period, see `report_period`)
+    dates a bare part of a year ("上半年") whose sentence names no year."""
+    found: list[tuple[int, int, str, bool]] = []
     for m in _YEAR_RANGE.finditer(text):
-        found += [(m.start(1), m.group(1)), (m.start(2), m.group(2))]
+        found += [(m.start(1), m.end(1), m.group(1), False), (m.start(2), m.end(2), m.group(2), False)]
     for m in _YEAR4.finditer(text):
         year, part = m.group(1), m.group(2)
         if "年" not in m.group(0) and not _in_range(m.start(1), text):
             continue  # a bare 4-digit number ("累计高新技术企业数 2014") is a count, not a year
-        found.append((m.start(), year + part if part else year))
-        if _is_target(text, m.start(), m.end()):
-            found.append((m.start() + 0.5, f"{year}目标"))
+        found.append((m.start(), m.end(), year + part if part else year, _is_target(text, m.start(), m.end())))
     for m in _YEAR_CN.finditer(text):
-        found.append((m.start(), "".join(_CN_DIGIT[c] for c in m.group(0))))
+        found.append((m.start(), m.end(), "".join(_CN_DIGIT[c] for c in m.group(0)), False))
     for m in _YEAR2.finditer(text):
-        found.append((m.start(), f"20{m.group(1)}"))
-    years_here = [label for _, label in found if label[:4].isdigit()]
+        found.append((m.start(), m.end(), f"20{m.group(1)}", False))
+    report_year = report[:4] if report[:4].isdigit() else ""
+    years = sorted((a, label[:4]) for a, _, label, target in found if label[:4].isdigit() and not target)
+    if report_year and report[4:]:
+        # A report on part of a year is published that year: its 今年上半年 is the report's year.
+        for m in _PART_THIS_YEAR.finditer(text):
+            found.append((m.start(), m.end(), f"{report_year}{m.group(1)}", False))
     for m in _PART_ALONE.finditer(text):
         if text[max(0, m.start() - 6) : m.start()].rstrip().endswith("年"):
             continue  # already taken with its year
-        year = _last_year(text[: m.start()]) or (years_here[-1][:4] if years_here else _last_year(context))
-        found.append((m.start(), f"{year}{m.group(1)}" if year else m.group(1)))
+        s_lo = max((text.rfind(ch, 0, m.start()) for ch in _SENT_END), default=-1) + 1
+        # Its own sentence's year, else the year the document reports on, else the last year before it.
+        own = [y for a, y in years if s_lo <= a < m.start()]
+        before = [y for a, y in years if a < m.start()]
+        year = own[-1] if own else report_year or (before[-1] if before else "")
+        found.append((m.start(), m.end(), f"{year}{m.group(1)}" if year else m.group(1), False))
     for m in _PLAN.finditer(text):
-        found.append((m.start(), f"十{m.group(1) or m.group(2)}五"))
+        found.append((m.start(), m.end(), f"十{m.group(1) or m.group(2)}五", False))
+    out = []
+    for a, b, label, target in sorted(found, key=lambda x: x[0]):
+        s_lo = max((text.rfind(ch, 0, a) for ch in _SENT_END), default=-1) + 1
+        c_lo = max((text.rfind(ch, 0, a) for ch in _CLAUSE_END), default=-1) + 1
+        framing = bool(_FRAME_BEFORE.match(text[s_lo:a]) and not _NOT_FRAMING.match(text[b:])) or bool(
+            _FRAME_BEFORE.match(text[c_lo:a]) and _STANDALONE.match(text[b:])
+        )
+        event = bool(_EVENT_BEFORE.search(text[max(0, a - 6) : a]) or _EVENT_AFTER.match(text[b : b + 12]))
+        out.append(Mention(a, b, label, framing, target, event))
+    return out
+
+
+def detect_periods(text: str, context: str = "", report: str = "") -> tuple[str, ...]:
+    """Period labels mentioned in `text`, in order of first mention, without repeats; a target year
+    also gives "<year>目标".
+
+    `context` (a title, heading or the document's first paragraph) only supplies the year for a bare
+    part of a year ("前三季度") when neither `text` nor `report` names one.
+    """
+    if not report and context and _PART_ALONE.search(text) and not re.search(r"(?:19|20)\d{2}", text):
+        report = _last_year(context)
     seen: dict[str, None] = {}
-    for _, label in sorted(found, key=lambda x: x[0]):
-        seen.setdefault(label, None)
+    for m in period_mentions(text, report):
+        seen.setdefault(m.label, None)
+        if m.target:
+            seen.setdefault(f"{m.label[:4]}目标", None)
     return tuple(seen)
 
 
+_DATELINE = re.compile(r"^\s*((?:19|20)\d{2})\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?\s*$", re.M)
+
+
+def report_period(title: str, lead: str) -> str:
+    """The period a document reports on: the first period its title names, else the first its lead names
+    outside a dateline (a target aside), a part of a year ("上半年") preferred to its bare year; else the
+    dateline's year.
+
+    >>> report_period("昆山高新区上半年主要经济指标稳中有进", "2026年7月18日\\n近日，高新区2026年上半年数据出炉。")
+    '2026上半年'
+    >>> report_period("昆山市2025年国民经济和社会发展统计公报", "2026年3月\\n2025年，全市实现地区生产总值…")
+    '2025'
+    """
+    dateline = _DATELINE.search(lead)
+    body = _DATELINE.sub("", lead)
+    for text in (title, body):
+        labels = [m.label for m in period_mentions(text) if not m.target]
+        years = [x for x in labels if x[:4].isdigit()]
+        part = _PART_ALONE.search(text)
+        if part and not years:  # "上半年主要经济指标…": the year is the lead's, else the dateline's
+            year = next((x.label[:4] for x in period_mentions(body) if x.label[:4].isdigit() and not x.target), "")
+            year = year or (dateline.group(1) if dateline else "")
+            return f"{year}{part.group(1)}" if year else ""
+        if labels and not labels[0][:4].isdigit():
+            return labels[0]  # a plan period ("“十四五”期间，…")
+        if years:
+            same = [x for x in years if x.startswith(years[0][:4])]
+            return max(same, key=len)
+    return dateline.group(1) if dateline else ""
+
+
 def detect_scope(text: str, carry: Scope = "unknown") -> Scope:
-    """Scope: "zone" when the text names 高新区 (not a generic 国家高新区 / 省高新区) or 全区, "city" when it
-    names 昆山市 / 全市 / 昆山 only, else "unknown".
+    """The area (a scope id of the domain profile) `text` speaks of, else "unknown".
 
     `carry` is the scope already in force around the text (the paragraph before a chunk, the
-    document's subject). It settles the two ambiguous cases: a text naming both (a zone article
-    comparing with 昆山市, a city plan citing 高新区's ranking) takes `carry`; a bare 昆山 (a company
-    name like 昆山协鑫…, "(昆山)创新中心") does not override a carried "zone". With no carry the
-    rules above apply as stated.
+    document's subject). It settles the ambiguous cases: a text naming several areas by name (a zone
+    article comparing with the city, a city plan citing the zone's ranking) takes `carry` when it is
+    one of them, else the narrowest; a bare weak name (a company called after its city) does not
+    override a carried narrower scope. With no carry the narrowest area named wins.
     """
-    zone = bool(_ZONE.search(text))
-    strong_city = bool(_CITY_STRONG.search(text))
-    weak_city = bool(_CITY.search(text))
-    if zone and strong_city and carry != "unknown":
+    prof = active()
+    order = prof.scope_ids()
+    strong = prof.scopes_named(text, strong_only=True)
+    weak = prof.scopes_named(text) - strong
+    if len(strong) > 1 and carry in strong:
         return carry
-    if zone:
-        return "zone"
-    if strong_city:
-        return "city"
-    if weak_city:
-        return "zone" if carry == "zone" else "city"
+    if strong and carry in weak and all(order.index(s) > order.index(carry) for s in strong):
+        return carry  # a wider area cited in a text that names its own only in passing ("落实苏州市…，昆山…")
+    if strong:
+        return min(strong, key=order.index)
+    if weak:
+        narrowest = min(weak, key=order.index)
+        if carry in order and order.index(carry) < order.index(narrowest):
+            return carry
+        return narrowest
     return "unknown"
 
 
 def last_scope(text: str) -> Scope:
     """The scope of the last explicit mention in `text` (what a following sentence inherits)."""
-    last: tuple[int, Scope] = (-1, "unknown")
-    for rx, scope in ((_ZONE, "zone"), (_CITY_STRONG, "city")):
-        for m in rx.finditer(text):
-            if m.start() > last[0]:
-                last = (m.start(), scope)  # type: ignore[assignment]
-    return last[1]
+    mentions = active().scope_mentions(text, strong_only=True)
+    return mentions[-1][2] if mentions else "unknown"
 
 
 def doc_defaults(lead: str) -> tuple[tuple[str, ...], Scope]:

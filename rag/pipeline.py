@@ -25,14 +25,17 @@ from typing import Any
 from rag.arith import derive, infer
 from rag.cite import resolve_citations
 from rag.conflict import conflicts, name_conflicts
+from rag.grammar import is_yes_no
 from rag.locate import locate, table_cell
+from rag.premise import check_premise
 from rag.prompt import REFUSAL, build_messages, load_prompts
 from rag.query import normalize, resolve_relative
+from rag.quote import extractive_answer, nearest_other
 from rag.retrieve import Retriever
 from rag.rewrite import rewrite
 from rag.settings import Settings
 from rag.types import Answer, Hit, Message, PremiseCheck, StreamEvent, Timings, Verification
-from rag.verify import check_premise, extractive_answer, is_yes_no, nearest_other, verify
+from rag.verify import verify
 
 
 class QuestionError(ValueError):

@@ -29,6 +29,8 @@ from string import Template
 
 import yaml
 
+from rag.excerpt import excerpt
+from rag.grammar import periods_in
 from rag.settings import ROOT
 from rag.types import Hit, Message
 
@@ -75,10 +77,6 @@ def format_passage(n: int, hit: Hit, max_chars: int | None = None, question: str
     Over `max_chars`, the text is the excerpt that best matches `question` (`rag.excerpt`), and the
     period label names the periods that excerpt mentions, not the whole window's.
     """
-    # Imported here: rag.excerpt reads rag.verify, which needs this module's REFUSAL at import time.
-    from rag.excerpt import excerpt
-    from rag.verify import periods_in
-
     c = hit.chunk
     text = c.text.strip()
     periods: Sequence[str] = c.periods

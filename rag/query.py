@@ -14,26 +14,7 @@ import unicodedata
 from datetime import date
 
 from rag.numbers import extract_figures
-
-# Misspellings seen in user questions (homophones typed by pinyin IMEs). Keep this
-# list to genuine input errors — never question-specific rewrites.
-TYPOS = {
-    "高薪区": "高新区",
-    "高心区": "高新区",
-    "高兴区": "高新区",
-    "昆三": "昆山",
-    "坤山": "昆山",
-}
-
-# Everyday abbreviations → the documents' wording. Appended (not substituted) so both
-# forms can match: the plan document itself writes "规上工业" and "GDP".
-SYNONYMS = {
-    "固投": "固定资产投资",
-    "规上": "规模以上",
-    "GDP": "地区生产总值",
-    "gdp": "地区生产总值",
-    "高企": "高新技术企业",
-}
+from rag.profile import active
 
 _cc = None
 
@@ -68,8 +49,8 @@ def normalize(question: str) -> str:
     """Normalise a question for retrieval (pure; safe on any input)."""
     q = _CTRL.sub("", question)
     q = _half_width(_t2s(q))
-    for wrong, right in TYPOS.items():
-        q = q.replace(wrong, right)
+    # Misspelt place names (pinyin homophones) are the profile's: genuine input errors only.
+    q = active().fix_typos(q)
     # "24年" → "2024年": 2-digit years are how people type, 4-digit how documents write.
     q = re.sub(r"(?<![\d.])([12]\d)年", lambda m: f"20{m.group(1)}年", q)
     return re.sub(r"\s+", " ", q).strip()
@@ -97,7 +78,9 @@ def asks_latest(question: str) -> bool:
     >>> asks_latest("科创承载空间现在总量有多大？"), asks_latest("2021年现在的排名？")
     (True, False)
     """
-    return bool(_LATEST.search(question)) and not re.search(r"(?:19|20)\d{2}|十[一二三四五]五", question)
+    return bool(_LATEST.search(question)) and not re.search(r"(?:19|20)\d{2}", question) and not (
+        active().plan_rx.search(question)
+    )
 
 
 def expand(question: str) -> str:
@@ -106,8 +89,8 @@ def expand(question: str) -> str:
     >>> expand("高新区固投多少")
     '高新区固投多少 固定资产投资'
     """
-    extra = [full for short, full in SYNONYMS.items() if short in question and full not in question]
-    return " ".join([question, *dict.fromkeys(extra)])
+    # Appended, not substituted, so both forms match: the documents themselves write "规上工业" and "GDP".
+    return " ".join([question, *active().metric_expansions(question)])
 
 
 PHRASE_BONUS = 0.15  # the chunk contains a phrase the question quotes (“一廊”, 2+2+3)
@@ -115,7 +98,7 @@ NUMBER_BONUS = 0.20  # per non-year number of the question found verbatim in the
 LCS_BONUS = 0.03  # per character of the longest shared CJK run beyond 3 (max 0.15)
 
 _QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{1,30})[”\"」』》]")
-_PLAN_PERIOD = re.compile(r"十[一二三四五]五(?:期间|时期|末)?")
+_PLAN_SUFFIX = "(?:期间|时期|末)?"
 _NUM = re.compile(r"\d+(?:\.\d+)?")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 
@@ -126,7 +109,8 @@ def quoted_phrases(question: str) -> list[str]:
     >>> quoted_phrases("规划里“十四五”期间的“一廊”是指什么")
     ['一廊']
     """
-    return [p for p in _QUOTED.findall(question) if not _PLAN_PERIOD.fullmatch(p)]
+    plan = re.compile(f"(?:{active().plan_rx.pattern}){_PLAN_SUFFIX}")
+    return [p for p in _QUOTED.findall(question) if not plan.fullmatch(p)]
 
 
 def quoted_terms(question: str) -> list[str]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from rag import index as index_mod
 from rag.bm25 import BM25, tokenize
+from rag.profile import activate, active
 from rag.query import asks_latest, exact_bonus, expand, normalize, resolve_relative
 from rag.settings import Settings
 from rag.types import Chunk, Hit
@@ -30,13 +31,6 @@ PERIOD_MATCH = 0.10  # bonus when the chunk reports the period the question asks
 PERIOD_MISMATCH = 0.10  # malus when the chunk reports only other years
 SCOPE_MISMATCH = 0.10  # malus for a city chunk on a zone question and vice versa
 RECENCY = 0.25  # "现在/最新" without a period: up to this bonus for the candidates reporting the latest years
-_PLAN_END = re.compile(r"(十[一二三四]五)[”\"」]?末")
-_NEXT_PLAN = {
-    "十一五": ("十二五", "2010"),
-    "十二五": ("十三五", "2015"),
-    "十三五": ("十四五", "2020"),
-    "十四五": ("十五五", "2025"),
-}
 
 
 def question_cues(question: str) -> tuple[tuple[str, ...], str]:
@@ -50,9 +44,12 @@ def question_cues(question: str) -> tuple[tuple[str, ...], str]:
     """
     from rag.period import detect_periods, detect_scope
 
+    prof = active()
     periods = list(detect_periods(question))
-    for plan in _PLAN_END.findall(question):
-        periods += [p for p in _NEXT_PLAN.get(plan, ()) if p not in periods]
+    for plan in re.findall(f"({prof.plan_rx.pattern})[”\"」]?末", question):
+        years = prof.plan_years(plan)
+        following = [prof.next_plan(plan), str(years[1]) if years else ""]
+        periods += [p for p in following if p and p not in periods]
     return tuple(periods), detect_scope(question)
 
 
@@ -68,7 +65,7 @@ def cue_factor(chunk: Chunk, periods: Sequence[str], scope: str) -> float:
             adj += PERIOD_MATCH
         elif c_years and years and not (years & c_years):
             adj -= PERIOD_MISMATCH
-    if scope in ("zone", "city") and chunk.scope in ("zone", "city") and scope != chunk.scope:
+    if scope != "unknown" and chunk.scope != "unknown" and scope != chunk.scope:
         adj -= SCOPE_MISMATCH
     return adj
 
@@ -101,6 +98,7 @@ class Retriever:
 
     def __init__(self, settings: Settings, embedder: Any = None, data: index_mod.IndexData | None = None) -> None:
         self.settings = settings
+        activate(settings.profile)  # questions are read with the vocabulary the index was built with
         self._embedder = embedder
         self._data = data
         self._bm25: BM25 | None = None

@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.profile import active
 from rag.types import Message
 
 _YEAR = re.compile(r"(?:19|20)\d{2}年(?:度)?|[23]\d年(?=[^\d]|$)")
-_PERIOD = re.compile(r"^(?:(?:19|20)\d{2}年(?:度|前三季度|上半年|全年)?|[23]\d年|“?十[一二三四五]五”?(?:期间|时期)?)$")
-_ZONE_NAMES = ("昆山高新区", "高新区")
-_CITY_NAMES = ("昆山市", "昆山全市", "全市", "昆山")
+_PERIOD = re.compile(r"^(?:(?:19|20)\d{2}年(?:度|前三季度|上半年|全年)?|[23]\d年)$")
+_PLAN_BODY = re.compile(r"^“?(.+?)”?(?:期间|时期)?$")
 _LEAD = re.compile(r"^(?:那么?|那|还有|另外|再问一下|请问)[，,\s]*")
 _TRAIL = re.compile(r"[呢吗么呀啊]?[？?。！!\s]*$")
 _PRONOUN = re.compile(r"^(?:它们?的?|其|该|这个?|那个?)")
@@ -41,15 +41,18 @@ def rewrite(question: str, history: Sequence[Message]) -> str:
     body = _TRAIL.sub("", _LEAD.sub("", question.strip()))
     if not body:
         return question
-    if _PERIOD.match(body):  # "那2021年呢？" → the previous question about 2021
-        if _YEAR.search(prev):
+    prof = active()
+    plan = _PLAN_BODY.match(body)
+    plan_name = plan.group(1) if plan and prof.plan_rx.fullmatch(plan.group(1)) else ""
+    if _PERIOD.match(body) or plan_name:  # "那2021年呢？" → the previous question about 2021
+        if _PERIOD.match(body) and _YEAR.search(prev):
             return _YEAR.sub(body, prev, count=1)
-        core = re.search(r"十[一二三四五]五", body)
-        if core and re.search(r"十[一二三四五]五", prev):
-            return re.sub(r"十[一二三四五]五", core.group(0), prev, count=1)
+        if plan_name and prof.plan_rx.search(prev):
+            return prof.plan_rx.sub(plan_name, prev, count=1)
         return body + prev
-    if body in _ZONE_NAMES or body in _CITY_NAMES:  # "那昆山市呢？" → same question for the other scope
-        for name in (*_ZONE_NAMES, *_CITY_NAMES):
+    names = sorted(prof.scope_names(), key=len, reverse=True)
+    if body in names:  # "那昆山市呢？" → same question for the other scope
+        for name in names:
             if name in prev:
                 return prev.replace(name, body, 1)
         return body + prev

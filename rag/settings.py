@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         description="Model cache (converted e5, GGUF files). Outside git; fetched by `gaoxin models fetch`.",
     )
     data_dir: Path = Field(ROOT / "data", description="Runtime data: uploads, feedback JSONL, logs.")
+    profile: Path = Field(
+        ROOT / "rag" / "profiles" / "kunshan.yaml",
+        description="Domain profile (YAML): the areas figures are counted for and their names, metric synonyms, "
+        "plan periods. Hashed into the index manifest; another place is another profile, not a code change.",
+    )
 
     # --- models ------------------------------------------------------------
     embed_model: str = Field(

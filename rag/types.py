@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Scope = Literal["zone", "city", "unknown"]
-"""高新区 (zone) vs 昆山市 (city): figures of one are never offered for the other."""
+Scope = str
+"""An area id of the domain profile (`rag.profile`, e.g. "zone", "city"), or "unknown": figures of one
+area are never offered for another."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Chunk:
     scope: Scope = "unknown"
     kind: Literal["text", "table_row"] = "text"
     source: str = ""  # Document.text[start:end] verbatim: citations are aligned against it, exactly
+    report: str = ""  # the period its document reports on (`rag.period.report_period`): what undated figures mean
 
 
 @dataclass(frozen=True)
@@ -199,3 +201,37 @@ class PremiseCheck:
     source: str = ""  # the passage's figure for the same metric (when it disagrees, the correction)
     passage: int = 0  # 1-based passage number of `source`
     sentence: str = ""  # the passage sentence stating it
+
+
+FactKind = Literal["actual", "target", "forecast"]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One figure a document states, bound once at index time (`rag.bind`) to what it measures.
+
+    `metric` is the document's own wording next to the figure; `metric_id` the profile's canonical
+    metric when the profile knows it. `start`/`end` are the figure's exact offsets in the source file,
+    `sentence` the cleaned sentence stating it. Computed facts (`computed=True`) list their operands.
+    """
+
+    id: str
+    doc: str
+    chunk_id: str
+    metric: str
+    metric_id: str
+    period: str  # "2024", "2026上半年", "十四五", "2025目标" … ('' when nothing dates it)
+    scope: str  # a profile scope id or "unknown"
+    value: float  # normalised as `Figure.value` (1135.1亿元 → 113510000000.0, unit 元)
+    unit: str
+    raw: str  # as written, qualifier included ("超1000家")
+    qualifier: str  # "", "以上", "约", "近", "超", ">" …
+    kind: FactKind
+    figure_kind: str  # Figure.kind: number, percent, rank, ratio, comparison
+    subject: str  # the organisation the sentence is about, else the scope's label
+    sentence: str
+    start: int
+    end: int
+    table: bool = False  # read from a table row (its column names the period and kind)
+    computed: bool = False
+    operands: tuple[str, ...] = ()  # fact ids a computed fact was derived from

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from conftest import seed_hit, text_hit
 
+from rag.premise import check_premise
 from rag.prompt import REFUSAL
+from rag.quote import extractive_answer
 from rag.settings import ROOT
 from rag.types import Chunk, Hit
-from rag.verify import check_premise, extractive_answer, verify
+from rag.verify import verify
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +197,7 @@ def test_next_list_item_does_not_lend_its_metric():
 
 def test_nearest_other_shows_the_year_the_documents_do_cover(gdp):
     """2023 is not in the documents: the answer stays refused, but the 2024 figure is offered with its source."""
-    from rag.verify import nearest_other
+    from rag.quote import nearest_other
 
     quote = nearest_other("2023年昆山高新区地区生产总值是多少？", [gdp])
     assert "2024" in quote and "1135.1亿元" in quote and quote.endswith("[1]。")

@@ -1,0 +1,99 @@
+"""The fact store: the facts bound at index time (`rag.bind`), queried by metric, area, period and kind.
+
+Conflicts are a group-by: facts of one metric, period, area and kind that state different values.
+A series is the facts of one metric and area in period order. Nothing here reads a document again.
+
+>>> from rag.types import Fact
+>>> def f(v, period, doc="a.txt", kind="actual"):
+...     return Fact(f"{v}{period}{doc}", doc, "c", "地区生产总值", "地区生产总值", period, "zone", v * 1e8, "元",
+...                 f"{v}亿元", "", kind, "number", "高新区", "", 0, 0)
+>>> store = FactStore([f(965, "2021"), f(1135.1, "2024"), f(1135.1, "2024", "b.txt"), f(1200, "2024", "c.txt")])
+>>> [(x.period, x.raw, x.doc) for x in store.series("GDP", "zone")]  # doctest: +NORMALIZE_WHITESPACE
+[('2021', '965亿元', 'a.txt'), ('2024', '1135.1亿元', 'a.txt'), ('2024', '1135.1亿元', 'b.txt'),
+ ('2024', '1200亿元', 'c.txt')]
+>>> [[x.doc for x in group] for group in store.conflicts()]
+[['a.txt', 'b.txt', 'c.txt']]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from rag.cite import bigrams, overlap
+from rag.profile import active
+from rag.types import Fact
+
+METRIC_MATCH = 0.6  # share of the asked metric's bigrams a fact's wording must hold when no canonical id decides
+
+
+def period_key(period: str) -> tuple[int, int, str]:
+    """Sort key: year, then part of the year (一季度 < 上半年 < 前三季度 < full year), plan periods by their end."""
+    m = re.match(r"((?:19|20)\d{2})(.*)$", period)
+    if m:
+        part = m.group(2)
+        order = {"一季度": 1, "第一季度": 1, "上半年": 2, "二季度": 2, "前三季度": 3, "三季度": 3, "下半年": 4}
+        return int(m.group(1)), order.get(part, 5 if not part else 4), part
+    years = active().plan_years(period)
+    return (years[1], 6, period) if years else (0, 0, period)
+
+
+class FactStore:
+    """Facts with the queries the answer path, the CLI and the 数据 tab need."""
+
+    def __init__(self, facts: Iterable[Fact]) -> None:
+        self.facts: tuple[Fact, ...] = tuple(facts)
+
+    def __len__(self) -> int:
+        return len(self.facts)
+
+    def matches_metric(self, fact: Fact, metric: str) -> bool:
+        """Whether `fact` measures `metric` (a canonical name, an alias, or the document's own words)."""
+        if not metric:
+            return True
+        canon = active().metric_of(active().expand_metrics(metric))
+        if canon:
+            return fact.metric_id == canon or (not fact.metric_id and canon in fact.metric)
+        want = bigrams(metric)
+        return bool(want) and overlap(want, bigrams(fact.metric)) >= METRIC_MATCH
+
+    def select(self, metric: str = "", scope: str = "", period: str = "", kind: str = "") -> list[Fact]:
+        """Facts of `metric` (any when empty) for `scope`, `period` (a label or its year) and `kind`."""
+        out = []
+        for f in self.facts:
+            if scope and f.scope != scope:
+                continue
+            if period and not (f.period == period or (period.isdigit() and f.period == period)):
+                continue
+            if kind and f.kind != kind:
+                continue
+            if self.matches_metric(f, metric):
+                out.append(f)
+        return out
+
+    def series(self, metric: str, scope: str, kind: str = "") -> list[Fact]:
+        """One metric for one area, in period order (all sources kept: a disagreement stays visible)."""
+        picked = [f for f in self.select(metric, scope, kind=kind) if f.figure_kind != "rank" or "名" in f.raw]
+        return sorted(picked, key=lambda f: (period_key(f.period), f.kind, f.doc))
+
+    def latest(self, metric: str, scope: str) -> list[Fact]:
+        """The achieved values of the latest period the documents report for `metric` in `scope`."""
+        actual = [f for f in self.series(metric, scope) if f.kind == "actual" and f.period]
+        if not actual:
+            return []
+        top = max(period_key(f.period) for f in actual)
+        return [f for f in actual if period_key(f.period) == top]
+
+    def conflicts(self, facts: Sequence[Fact] | None = None) -> list[tuple[Fact, ...]]:
+        """Groups of facts with one metric id, period, area, kind and unit but different values."""
+        groups: dict[tuple[str, ...], list[Fact]] = {}
+        for f in self.facts if facts is None else facts:
+            if not f.metric_id or not f.period or f.qualifier:
+                continue  # only named metrics are compared: free wording is too loose to call a conflict
+            groups.setdefault((f.metric_id, f.period, f.scope, f.kind, f.unit, f.figure_kind), []).append(f)
+        out = []
+        for group in groups.values():
+            values = {round(f.value, 6) for f in group}
+            if len(values) > 1:
+                out.append(tuple(sorted(group, key=lambda f: (f.value, f.doc))))
+        return out

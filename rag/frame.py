@@ -1,0 +1,185 @@
+"""The question frame: what a question asks, parsed once (`frame`), read by every resolver.
+
+A question is read for its periods and scopes (from the domain profile), whether it asks to confirm
+a statement, the unit it asks in ("多少亿元"), the words of what it is about (`question_key`) and of
+what it asks for (`focus`), quoted names, the figures it asserts, and the operation it asks for
+(a total, a change, a series). Resolvers take the `Frame`; nothing re-parses the question.
+
+>>> f = frame("2024年高新区新增了多少家高企？比上年多多少？")
+>>> sorted(f.periods), sorted(f.scopes), f.unit, f.operation
+(['2024'], ['zone'], '家', 'diff')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.cite import bigrams, overlap, strip_markers
+from rag.grammar import claim_metric, clause_bounds, core, head, is_yes_no, passage_context, periods_in, scopes_in, tail
+from rag.numbers import extract_figures
+from rag.query import asks_latest, quoted_names, quoted_terms
+from rag.types import Figure
+
+SUM = re.compile(r"加起来|加在一起|一共|合计|总共|共计|总和")
+DIFF = re.compile(
+    r"净?增加了?(?:多少|几)|净?增长了?(?:多少|几)|净增了?(?:多少|几)|多出?了?(?:多少|几)|少了?(?:多少|几)|"
+    r"减少了?(?:多少|几)|相差|差了?(?:多少|几)|差距"
+)
+_TREND = re.compile(r"这几年|近几年|历年|逐年|每年|变化|走势|趋势|怎么变|从(?:19|20)\d{2}年?(?:到|至)")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One question, parsed once (see module docstring)."""
+
+    text: str  # the standalone question (normalised, relative years written out)
+    periods: frozenset[str]
+    scopes: frozenset[str]
+    yes_no: bool
+    unit: str  # the unit a "多少<unit>" question asks in ('' when none)
+    key: frozenset[str]  # bigrams of what the question is about
+    focus: frozenset[str]  # bigrams of what it asks for
+    framed: frozenset[tuple[float, str]]  # counts it presupposes (哪两项)
+    terms: tuple[str, ...]  # short quoted terms (“一廊”)
+    names: tuple[str, ...]  # quoted names and titles
+    asserted: tuple[Figure, ...]  # non-year figures the question states
+    operation: str  # "sum" | "diff" | "trend" | ""
+    latest: bool  # 现在/最新 with no period named
+
+
+def frame(question: str) -> Frame:
+    """Parse `question` once into a `Frame`."""
+    framed = framed_counts(question)
+    return Frame(
+        text=question,
+        periods=frozenset(periods_in(question)),
+        scopes=frozenset(scopes_in(question)),
+        yes_no=is_yes_no(question),
+        unit=asked_unit(question),
+        key=frozenset(question_key(question)),
+        focus=frozenset(focus(question)),
+        framed=frozenset(framed),
+        terms=tuple(quoted_terms(question)),
+        names=tuple(quoted_names(question)),
+        asserted=tuple(f for f in extract_figures(question) if f.kind != "year" and (f.value, f.unit) not in framed),
+        operation=operation(question),
+        latest=asks_latest(question),
+    )
+
+
+def as_frame(question: str | Frame) -> Frame:
+    """`question` as a Frame (callers holding a frame pass it through; plain strings are parsed here)."""
+    return question if isinstance(question, Frame) else frame(question)
+
+
+def operation(question: str) -> str:
+    """What arithmetic or shape of answer the question asks for: "sum", "diff", "trend" or ""."""
+    if SUM.search(question):
+        return "sum"
+    if DIFF.search(question):
+        return "diff"
+    return "trend" if _TREND.search(question) else ""
+
+
+def framed_counts(question: str) -> set[tuple[float, str]]:
+    """Counts the question presupposes ("哪两项" → (2, 项)): an answer that repeats them asserts nothing new.
+
+    >>> framed_counts("通过了哪两项IEC标准认证？")
+    {(2.0, '项')}
+    """
+    # "哪两项", and counts written in Chinese numerals ("两次增资", "三大产业"): the question's own framing.
+    return {
+        (f.value, f.unit)
+        for f in extract_figures(question)
+        if f.kind == "number" and (question[: f.start].endswith("哪") or not re.search(r"\d", f.raw))
+    }
+
+
+_ASKED_UNIT = re.compile(
+    r"多少(?:个)?(GW|MW|万台|台|万人|人|家|个|项|件|亿美元|万美元|亿元|万元|万平方米|平方米|平方公里|平方千米|钱)"
+)
+# What a unit asked for may be written as: "多少钱" is answered in 元 or 美元, 平方公里 also as 平方千米.
+_UNIT_FORMS = {"钱": "元", "平方公里": "平方公里|平方千米", "平方千米": "平方公里|平方千米"}
+ASKED_METRIC_MIN = 0.3  # dev+probe answers: right ones ≥ 0.71, a 亿元 figure of another metric 0.11
+
+
+def states_asked_unit(question: str, answer: str) -> bool:
+    """False only when the question asks "多少<unit>" and the answer states no figure in that unit for the
+    asked metric (the figure's clause and the question share ≥ ASKED_METRIC_MIN of either's words).
+
+    >>> states_asked_unit("年产能具体是多少GW？", "GW级叠层组件生产基地竣工投产[1]。")
+    False
+    >>> states_asked_unit("获评瑞羚企业多少家？", "72家[1]")
+    True
+    >>> states_asked_unit("一般公共预算收入是多少亿元？", "10亿元以上签约项目6个[1]。")
+    False
+    """
+    return states_unit_for(asked_unit(question), question_key(question), answer)
+
+
+def states_unit_for(unit: str, key: set[str], answer: str) -> bool:
+    """`states_asked_unit` with the question's unit and key already read (callers scoring many sentences)."""
+    if not unit:
+        return True
+    plain = strip_markers(answer)
+    for f in extract_figures(plain):
+        if not _states_unit(unit, f.raw):
+            continue
+        ctx = passage_context(plain, f) | claim_metric(plain, f)
+        if not ctx or max(overlap(key, ctx), overlap(ctx, key)) >= ASKED_METRIC_MIN:
+            return True
+    return False
+
+
+def asked_unit(question: str) -> str:
+    """The unit of a "多少<unit>" question ('' when it asks for none)."""
+    m = _ASKED_UNIT.search(question)
+    return m.group(1) if m else ""
+
+
+def _states_unit(unit: str, text: str) -> bool:
+    if not unit:
+        return True
+    form = _UNIT_FORMS.get(unit) or re.escape(unit.lstrip("万亿"))
+    return bool(re.search(r"\d[\d.,]*\s*[万亿]?(?:" + form + ")", strip_markers(text)))
+
+
+# How people ask, not what they ask about: question words with their measure word ("多少个", "几家"),
+# colloquial fillers ("搞的那个", "叫啥"). Removed from the question's key so they never count as overlap.
+ASKING = re.compile(
+    r"(?:多少|几)[个家项件名位人次所台种批条座]?|叫啥|叫什么|是啥|是谁|(?:是)?(?:个)?什么|啥|"
+    r"哪(?:几|一)?[个家些里位项件年天种]?|谁|"
+    r"那个|这个|那些|这些|搞|弄|最后|一下|到底|究竟|具体|听说|据说|那会儿|那时候|怎么样|怎么|如何|咋"
+)
+
+
+def question_key(question: str) -> set[str]:
+    """Bigrams of what the question is about (no scope names, years, question words or colloquial fillers).
+
+    >>> sorted(question_key("高新区2021年办民生实事，新增了多少个学位？"))
+    ['办民', '学位', '实事', '新增', '民生', '生实']
+    """
+    return bigrams(core(ASKING.sub(" ", question)))
+
+
+def focus(question: str) -> set[str]:
+    """Bigrams of what is asked for: the words just before the question word ("董事长叫啥" → 董事长), or just
+    after it when the question opens with it ("哪几家企业…"). Empty when there is no question word.
+
+    >>> sorted(focus("做数字微流控核酸检测仪的液滴逻辑，董事长叫啥？"))
+    ['事长', '董事']
+    >>> sorted(focus("高新区2021年办民生实事，新增了多少个学位？"))
+    ['学位']
+    """
+    m = ASKING.search(question)
+    while m and m.group(0) in ("那个", "这个", "那些", "这些", "搞", "弄", "最后", "一下", "听说", "据说"):
+        m = ASKING.search(question, m.end())
+    if not m:
+        return set()
+    # "多少个学位", "什么模式": the noun after the question word; "董事长叫啥", "GDP是多少": the words before it.
+    lo, hi = clause_bounds(question, m.start(), m.end())
+    after = head(core(ASKING.sub(" ", question[m.end() : hi])), 4).strip()
+    if after:
+        return bigrams(after)
+    return bigrams(tail(core(question[lo : m.start()]), 3).strip())

@@ -1,0 +1,360 @@
+"""The grammar of stated figures: how Chinese text names the metric, period and scope of a number.
+
+Pure functions over text, used on both sides — passages (at index time, `rag.bind`; at answer time,
+`rag.verify`) and claims — so both read a figure the same way. Place names, synonyms and plan
+periods come from the domain profile (`rag.profile`), never from this module.
+
+* **metric** — the words just before a figure (its clause, fillers and scope names removed), else
+  just after it, else the clause before when this one only says 同比增长: `claim_metric`,
+  `passage_context`;
+* **period** — the years / plan periods governing a position: named before it in its sentence,
+  else after it, else the nearest earlier sentence's, else the chunk's (`governing_periods`);
+* **scope** — the profile's areas named before a figure in its sentence, else the chunk's
+  (`passage_scopes`).
+
+>>> from rag.numbers import extract_figures
+>>> t = "2024年,昆山高新区固定资产投资175.1亿元,同比增长5.6%。"
+>>> [f.raw for f in extract_figures(t)], sorted(passage_context(t, extract_figures(t)[1]))
+(['2024年', '175.1亿元', '5.6%'], ['产投', '固定', '定资', '投资', '资产'])
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from rag.cite import bigrams, sentence_spans
+from rag.numbers import extract_figures
+from rag.period import Mention, period_mentions
+from rag.profile import active
+from rag.types import Chunk, Figure
+
+METRIC_MIN_OVERLAP = 0.5  # share of the claim's metric bigrams the passage clause must contain
+
+METRIC_WINDOW = 6  # CJK characters of metric read next to a figure
+
+_CLAUSE = "，,；;。！？!?：:\n"
+_THRESHOLD = re.compile(r"\s*(?:及)?(?:以上|以下)")
+_IDENTIFIER = re.compile(r"[A-Za-z]{2,}[ /-]?$")  # "IEC 61215", "GB/T": the number is part of a standard's name
+_SENTENCE = "。！？!?\n"
+
+_FILLER_WORDS = (
+    "实现了 实现 完成了 完成 达到了 达到 分别为 分别是 分别 约为 约 共有 共计 共 累计 总计 其中 已经 已 将 "
+    "为 是 有 达 到 至 了 的 在 中 位居 位列 居于 居 排名 排在 排 超过 突破 近 "
+    "逾 全年 当年 年度 年底 年末 末 截至 截止 以来 期间 同期 左右 以上 大约 大概 多少 几 吗 呢 "
+    "吧 对吗 是否 请问 目前 现在 其 该 这 和 与 及"
+).split()
+# Words that say "how it changed", not "what": a clause made only of these borrows the metric before it.
+_GROWTH_WORDS = (
+    "同比 环比 年均 较上年 比上年 较 比 增长 增幅 增速 下降 降低 提升 提高 增加 减少 上升 占比 比重 占"
+).split()
+
+
+def _alternation(words: Sequence[str]) -> re.Pattern[str]:
+    # Longest first: regex alternation takes the first alternative that matches, so "比重" must precede "比".
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+# "有" is filler in 共有/拥有 but part of the metric in 有效 (有效高企, 有效发明专利).
+_FILLERS = re.compile(_alternation(_FILLER_WORDS).pattern.replace("|有|", "|有(?!效)|"))
+_GROWTH = _alternation(_GROWTH_WORDS)
+_YES_NO = re.compile(r"(吗|吧|么|对不对|是不是|是否|没有?|是这样|对吧)[？?。！!\s]*$")
+
+
+# --------------------------------------------------------------------------- context helpers
+
+
+def expand(text: str) -> str:
+    """`text` with the profile's abbreviations written as the documents write them (GDP → 地区生产总值)."""
+    return active().expand_metrics(text)
+
+
+def core(text: str) -> str:
+    """Metric words only: no scope names, figures, fillers or punctuation (each removal leaves a gap)."""
+    text = expand(text)
+    # Figures go first, whole: stripping digits first would leave their units ("较2015年" → "年") as metric words.
+    for f in extract_figures(text):
+        text = text[: f.start] + " " * (f.end - f.start) + text[f.end :]
+    text = active().strip_scopes(text, strong_only=True)
+    text = active().plan_rx.sub(" ", text)
+    text = re.sub(r"[\d.,%／/]+|[^\u4e00-\u9fffA-Za-z]", " ", text)
+    return _FILLERS.sub(" ", text)
+
+
+def _is_weak(core: str) -> bool:
+    return not _GROWTH.sub(" ", core).strip()
+
+
+def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    lo = max((text.rfind(ch, 0, start) for ch in _CLAUSE), default=-1) + 1
+    hi_candidates = [i for i in (text.find(ch, end) for ch in _CLAUSE) if i != -1]
+    return lo, min(hi_candidates) if hi_candidates else len(text)
+
+
+def tail(core: str, n: int = METRIC_WINDOW) -> str:
+    """The last `n` CJK characters of `core` (gaps kept, so no bigram spans a removed word)."""
+    count, i = 0, len(core)
+    while i > 0 and count < n:
+        i -= 1
+        if "\u4e00" <= core[i] <= "\u9fff":
+            count += 1
+    return core[i:]
+
+
+def head(core: str, n: int = METRIC_WINDOW) -> str:
+    count, i = 0, 0
+    while i < len(core) and count < n:
+        if "\u4e00" <= core[i] <= "\u9fff":
+            count += 1
+        i += 1
+    return core[:i]
+
+
+def claim_metric(text: str, fig: Figure) -> set[str]:
+    """Bigrams of the metric a figure is stated for, read from the words next to it.
+
+    >>> sorted(claim_metric("2024年高新区GDP同比增长6.3%", extract_figures("2024年高新区GDP同比增长6.3%")[1]))
+    ['产总', '区生', '地区', '总值', '生产']
+    """
+    lo, hi = clause_bounds(text, fig.start, fig.end)
+    prefix = _GROWTH.sub(" ", core(text[lo : fig.start]))
+    if prefix.strip():
+        return bigrams(tail(prefix))
+    # As in `passage_context`: words after a figure name it only up to the next list item, figure or
+    # table cell ("｜2025年目标值" names the next cell, not this one).
+    suffix = _GROWTH.sub(" ", core(re.split(r"[、｜\d]", text[fig.end : hi], maxsplit=1)[0]))
+    if suffix.strip():
+        return bigrams(head(suffix))
+    if lo > 0:  # "…1135.1亿元，同比增长6.3%": the metric is the previous clause's
+        plo, _ = clause_bounds(text, lo - 1, lo - 1)
+        prev = _GROWTH.sub(" ", core(text[plo : lo - 1]))
+        return bigrams(tail(prev))
+    return set()
+
+
+def passage_context(text: str, fig: Figure) -> set[str]:
+    """Bigrams of the clause around a passage figure (plus the clause before when this one is only 同比增长…)."""
+    lo, hi = clause_bounds(text, fig.start, fig.end)
+    prefix = core(text[lo : fig.start])
+    # The words after a figure name it only up to the next list item or figure:
+    # in "新增…超20万平方米、总量突破270万平方米", 总量 belongs to 270万, not to 20万.
+    suffix = re.split(r"[、\d]", text[fig.end : hi], maxsplit=1)[0]
+    ctx = prefix + " " + core(suffix)
+    # Only a clause named by neither side borrows the one before ("…，同比增长6.3%"); in
+    # "计划总投资额156.1亿元，10亿元以上签约项目6个" the 10亿元 is named by what follows it.
+    if _is_weak(prefix) and _is_weak(core(_THRESHOLD.sub("", suffix))) and lo > 0:
+        plo, _ = clause_bounds(text, lo - 1, lo - 1)
+        ctx = core(text[plo : lo - 1]) + " " + ctx
+    return bigrams(ctx)
+
+
+def metric_words(text: str, fig: Figure) -> str:
+    """The words that name what a passage figure measures, readable (as `passage_context` reads them).
+
+    >>> t = "2024年,昆山高新区实现地区生产总值1135.1亿元,同比增长6.3%。"
+    >>> [metric_words(t, f) for f in extract_figures(t)[1:]]
+    ['地区生产总值', '地区生产总值 同比增长']
+    """
+    lo, hi = clause_bounds(text, fig.start, fig.end)
+    prefix = core(text[lo : fig.start])
+    suffix = re.split(r"[、｜\d]", text[fig.end : hi], maxsplit=1)[0]
+    words = tail(prefix, 12)
+    if _is_weak(prefix) and _is_weak(core(_THRESHOLD.sub("", suffix))) and lo > 0:
+        plo, _ = clause_bounds(text, lo - 1, lo - 1)
+        words = tail(core(text[plo : lo - 1]), 10) + " " + words
+    if not _GROWTH.sub(" ", words).strip():
+        words += " " + head(core(suffix))
+    return " ".join(words.split())
+
+
+def _labels(text: str) -> list[tuple[int, str]]:
+    out = [(f.start, str(int(f.value))) for f in extract_figures(text) if f.kind == "year"]
+    out += [(m.start(), m.group(0)) for m in active().plan_rx.finditer(text)]
+    return sorted(out)
+
+
+def periods_in(text: str) -> set[str]:
+    """Years and plan periods named in `text`.
+
+    >>> sorted(periods_in("“十四五”期间，2024年及2025年前三季度"))
+    ['2024', '2025', '十四五']
+    """
+    return {label for _, label in _labels(text)}
+
+
+def chunk_periods(chunk: Chunk) -> set[str]:
+    out = set()
+    for p in chunk.periods:
+        m = re.match(r"(?:19|20)\d{2}", p)
+        out.add(m.group(0) if m else p)
+    return out
+
+
+_BASELINE = re.compile(r"(?:较|比|相较|相比|较之)[“\"]?$")
+
+
+def governing_mentions(chunk: Chunk, pos: int) -> list[Mention]:
+    """The period mentions that date the passage text at `pos` (see `governing_periods`)."""
+    text = chunk.text
+    s_lo = max((text.rfind(ch, 0, pos) for ch in _SENTENCE), default=-1) + 1
+    s_hi = min([i for i in (text.find(ch, pos) for ch in _SENTENCE) if i != -1] or [len(text)])
+    c_lo, c_hi = clause_bounds(text, pos, pos)
+    mentions = [m for m in _mentions(text, chunk.report) if not _BASELINE.search(text[max(0, m.start - 3) : m.start])]
+    own = [m for m in mentions if s_lo <= m.start < s_hi]
+    # Its own clause's period, else those named before it in its sentence, an event's date aside
+    # ("成立于2015年，员工1460人": 1460 is no 2015 figure).
+    in_clause = [m for m in own if c_lo <= m.start < c_hi]
+    dating = [m for m in in_clause if m.start < pos] or [m for m in own if m.start < pos and not m.event]
+    dating = dating or in_clause
+    if dating:
+        return dating
+    # Else the period that opened an earlier sentence, else the document's reporting period.
+    framing = [m for m in mentions if m.end <= s_lo and m.framing]
+    if framing:
+        return [framing[-1]]
+    return [Mention(-1, -1, chunk.report, True, False)] if chunk.report else []
+
+
+def governing_periods(chunk: Chunk, pos: int) -> set[str]:
+    """Periods (years, plan periods) that date the passage text at `pos`: those of its own clause, else one
+    that opens its sentence, else one that opened an earlier sentence, else the document's reporting
+    period, else the chunk's periods.
+
+    A baseline ("较2015年上升24个位次", "较“十二五”末") is what a figure is compared with, not its period:
+    in "2020年位列第39名，较2015年上升24个位次" the 39 is 2020's rank, never 2015's. A year mentioned in
+    passing ("为“十四五”画上句号", "成立于2015年") dates nothing beyond its clause.
+
+    >>> from rag.types import Chunk
+    >>> t = "2020年位列第39名，较2015年上升24个位次。"
+    >>> sorted(governing_periods(Chunk("c", "d", "T", "", t, 0, len(t)), t.index("39")))
+    ['2020']
+    >>> t = "2025年，高企达968家。锐联芯成立于2015年，现有员工1460人。"
+    >>> sorted(governing_periods(Chunk("c", "d", "T", "", t, 0, len(t)), t.index("1460")))
+    ['2025']
+    """
+    found = governing_mentions(chunk, pos)
+    if not found:
+        return chunk_periods(chunk)
+    return {m.label[:4] if m.label[:4].isdigit() else m.label for m in found}
+
+
+@lru_cache(maxsize=4096)
+def _mentions(text: str, report: str) -> tuple[Mention, ...]:
+    return tuple(
+        m for m in period_mentions(text, report) if m.label[:4].isdigit() or active().plan_rx.fullmatch(m.label)
+    )
+
+
+def scopes_in(text: str) -> set[str]:
+    """Scope ids (from the domain profile) named in `text`.
+
+    >>> sorted(scopes_in("昆山高新区电子信息产业占全市比重")), sorted(scopes_in("国家高新区综合评价"))
+    (['city', 'zone'], [])
+    """
+    # Strong names only: a bare city name inside another name ("昆山全球数字创新港") is no scope.
+    return active().scopes_named(text, strong_only=True)
+
+
+def strip_scopes(text: str) -> str:
+    """`text` without the names of any scope (scope is compared apart from the metric).
+
+    >>> strip_scopes("说的是昆山市的排名")
+    '说的是 的排名'
+    """
+    return active().strip_scopes(text, strong_only=True)
+
+
+def passage_scopes(chunk: Chunk, pos: int) -> set[str]:
+    """Scope of the passage figure at `pos`: named earlier in its sentence, else the chunk's, else the last named."""
+    text = chunk.text
+    s_lo = max((text.rfind(ch, 0, pos) for ch in _SENTENCE), default=-1) + 1
+    # Only what precedes the figure names its subject; a trailing "…彰显出昆山市的韧性" is commentary.
+    own = scopes_in(text[s_lo:pos])
+    if own:
+        return own
+    if chunk.scope != "unknown":
+        return {chunk.scope}
+    before = active().scope_mentions(text[:s_lo], strong_only=True)
+    return {before[-1][2]} if before else set()
+
+
+def is_yes_no(question: str) -> bool:
+    """True for questions that ask to confirm a statement (…吗？ / …对吧？ / 核实…)."""
+    return bool(_YES_NO.search(question.strip())) or "核实" in question or "确认" in question
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def table_row(chunk: Chunk) -> tuple[str, list[tuple[str, str]]]:
+    """A table row's indicator name (unit in brackets) and its (column, value) cells.
+
+    >>> t = "表1 指标｜指标名称：孵化器数（个）｜2020年完成值：140"
+    >>> table_row(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))
+    ('孵化器数（个）', [('2020年完成值', '140')])
+    """
+    cells = chunk.text.split("｜")
+    name = cells[1].split("：", 1)[-1] if len(cells) > 2 else ""
+    return name, [(column, value) for column, _, value in (cell.rpartition("：") for cell in cells[2:])]
+
+
+def indicator_label(name: str) -> str:
+    """An indicator name without its bracketed unit: "孵化器数（个）" → "孵化器数"."""
+    return re.sub(r"[（(][^（()）]*[）)]", "", name)
+
+
+def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str], str]]:
+    """A table row's values as sentences: (text, its figure, the column's periods, the column's name).
+
+    "表1 …｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2" has the value 6.2
+    read as "海内外高层次人才6.2万人", for 2025 (the unit sits in the indicator's name, the year in the column's).
+
+    >>> t = "表1 指标｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2"
+    >>> [(s, f.raw, sorted(p)) for s, f, p, _ in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
+    [('海内外高层次人才4.5万人', '4.5万人', ['2020']), ('海内外高层次人才6.2万人', '6.2万人', ['2025'])]
+    """
+    name, cells = table_row(chunk)
+    unit = re.search(r"[（(]([^（()）]*)[）)]$", name)
+    label = indicator_label(name)
+    out = []
+    for column, value in cells:
+        synth = label + value + (unit.group(1) if unit else "")
+        for g in [g for g in extract_figures(synth) if g.start >= len(label)][:1]:
+            out.append((synth, g, periods_in(column), column))
+    return out
+
+
+def same_kind_unit(a: Figure, b: Figure) -> bool:
+    return a.kind == b.kind and a.unit == b.unit and a.kind in ("number", "percent")
+
+
+def comparable(a: Figure, b: Figure) -> bool:
+    """Same kind of figure (amount, percentage, year, rank, ratio) in compatible units."""
+    classes = {"number": "n", "comparison": "n", "percent": "p", "year": "y", "rank": "r", "ratio": "q"}
+    if classes[a.kind] != classes[b.kind]:
+        return False
+    return a.unit == b.unit or not a.unit or not b.unit
+
+
+def year_context(text: str, fig: Figure) -> set[str]:
+    """Bigrams of what happened in a year: its clause (中科可控…落户), or its whole sentence when that names
+    no other year, as the subject often sits in another clause ("自2019年落地昆山高新区以来,协鑫光电建成…")."""
+    lo, hi = clause_bounds(text, fig.start, fig.end)
+    s_lo = max((text.rfind(ch, 0, fig.start) for ch in _SENTENCE), default=-1) + 1
+    s_hi = min([i for i in (text.find(ch, fig.end) for ch in _SENTENCE) if i != -1] or [len(text)])
+    if sum(f.kind == "year" for f in extract_figures(text[s_lo:s_hi])) == 1:
+        lo, hi = s_lo, s_hi
+    return bigrams(_expand_verbs(core(text[lo : fig.start]) + " " + core(text[fig.end : hi])))
+
+
+def _expand_verbs(text: str) -> str:
+    # Verbs the documents use interchangeably (the profile's verb synonyms) compare as one word.
+    return active().canonical_verbs(text)
+
+
+def sentence_at(text: str, pos: int) -> str:
+    for s, e in sentence_spans(text, _SENTENCE):
+        if s <= pos < e:
+            return text[s:e]
+    return ""

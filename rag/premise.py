@@ -1,0 +1,80 @@
+"""Premises: a figure a yes/no question asserts ("GDP达1235亿元，对吗？"), held against the passages.
+
+The asserted figure's metric (or, for a year, what happened in it) is read from the question, the
+passages' figures of the same kind with that metric, period and scope are found, and the best match
+says whether the premise holds and, when not, what the source states instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.cite import overlap
+from rag.grammar import (
+    METRIC_MIN_OVERLAP,
+    claim_metric,
+    comparable,
+    governing_periods,
+    is_yes_no,
+    passage_context,
+    passage_scopes,
+    periods_in,
+    scopes_in,
+    sentence_at,
+    year_context,
+)
+from rag.numbers import extract_figures, same_figure
+from rag.types import Chunk, Figure, Hit, PremiseCheck
+
+
+def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None:
+    """Hold a figure asserted by the question against the passages.
+
+    Returns None when the question is not a yes/no question, or asserts no figure the passages
+    speak to; otherwise whether
+    they agree and, when not, the passage's own figure for that metric.
+    """
+    q = question.strip()
+    if not is_yes_no(q):
+        return None  # "965亿元和1135.1亿元分别是哪一年的？" names figures but asserts nothing
+    figs = extract_figures(q)
+    q_periods = periods_in(q)
+    q_scopes = scopes_in(q)
+    # Non-year figures first: "2024年GDP达1235亿元吗" asserts the GDP, the year only frames it.
+    ordered = [f for f in figs if f.kind != "year"] + [f for f in figs if f.kind == "year"]
+    found: list[PremiseCheck] = []
+    for fig in ordered:
+        metric = claim_metric(q, fig) if fig.kind != "year" else year_context(q, fig)
+        if not metric:
+            continue
+        periods = q_periods - ({str(int(fig.value))} if fig.kind == "year" else set())
+        best: tuple[float, bool, int, Figure, Chunk] | None = None
+        for n, hit in enumerate(passages, start=1):
+            chunk = hit.chunk
+            for g in extract_figures(chunk.text):
+                if not comparable(fig, g):
+                    continue
+                ctx = year_context(chunk.text, g) if fig.kind == "year" else passage_context(chunk.text, g)
+                score = overlap(metric, ctx)
+                if score < METRIC_MIN_OVERLAP:
+                    continue
+                if fig.kind != "year":
+                    gp = governing_periods(chunk, g.start)
+                    if periods and gp and not (periods & gp):
+                        continue
+                    gs = passage_scopes(chunk, g.start)
+                    if q_scopes and gs and not (q_scopes & gs):
+                        continue
+                agrees = same_figure(fig, g)
+                cand = (score + (0.01 if agrees else 0.0), agrees, n, g, chunk)
+                if best is None or cand[0] > best[0]:
+                    best = cand
+        if best is not None:
+            _, agrees, n, g, chunk = best
+            found.append(
+                PremiseCheck(
+                    claimed=fig.raw, agrees=agrees, source=g.raw, passage=n, sentence=sentence_at(chunk.text, g.start)
+                )
+            )
+    # One wrong figure makes the premise wrong: "1.71平方米组件效率是28.36%吗" agrees on 1.71平方米 only.
+    return next((f for f in found if not f.agrees), found[0] if found else None)
