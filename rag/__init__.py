@@ -1,4 +1,4 @@
-"""gaoxin (高新问答): local, cited, figure-checked answers about 昆山高新区.
+"""gaoxin (高新问答): local, cited, figure-checked answers from a place's documents.
 
 >>> # import rag
 >>> # a = rag.ask("2024年昆山高新区地区生产总值是多少？")
@@ -28,3 +28,17 @@ def check(claim: str) -> dict[str, Any]:
     from rag.pipeline import _pipeline
 
     return _pipeline().check(claim)
+
+
+def facts(metric: str = "", scope: str = "", period: str = "", kind: str = "") -> list[Any]:
+    """The figures the documents state, as typed `rag.types.Fact` records (bound at index time), filtered by
+    metric (a name, an alias or the documents' words), scope id, period label and kind; in period order.
+
+    >>> # [(f.period, f.raw) for f in rag.facts("地区生产总值", scope="zone")]
+    """
+    from rag.facts import period_key
+    from rag.pipeline import _pipeline
+
+    store = _pipeline().retriever.facts
+    found = store.select(metric, scope, period, kind)
+    return sorted(found, key=lambda f: (period_key(f.period), f.doc, f.start))

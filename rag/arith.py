@@ -23,25 +23,23 @@ from dataclasses import replace
 from string import Template
 
 from rag.cite import bigrams, overlap, sentence_spans, strip_markers
+from rag.dating import governing_periods, periods_in
 from rag.frame import DIFF as _DIFF
 from rag.frame import SUM as _SUM
 from rag.frame import question_key
-from rag.grammar import (
-    claim_metric,
-    governing_periods,
-    passage_context,
-    passage_scopes,
-    periods_in,
-    scopes_in,
-    table_cells,
-)
+from rag.grammar import claim_metric, passage_context, passage_scopes, scopes_in
 from rag.numbers import extract_figures
 from rag.profile import active
 from rag.prompt import load_prompts
+from rag.table import table_cells
 from rag.types import Figure, Hit
 
 _MAGNITUDES = ((1e8, "亿"), (1e4, "万"))
-SAME_METRIC = 0.5  # share of one figure's metric bigrams the other's must hold (乐美包装增资 ⊃ 增资) to combine
+# Share of one figure's metric bigrams the other's must hold to combine them: one names the same thing with
+# more words (乐美包装增资 ⊃ 增资: 1.0); two sorts of one kind (电子信息产业产值 vs 装备制造产业产值: 0.43,
+# 完成专利授权 vs 发明专利授权: 0.6) are different metrics, and no sum or change of them is asked for.
+SAME_METRIC = 0.8
+_OF_WHICH_PART = re.compile(r"^[^。；;！？!?]*?其中")  # the second figure is a part of the first
 
 
 def _format(value: float, like: Figure) -> str:
@@ -70,6 +68,8 @@ def derive(question: str, answer: str) -> str:
         for b in figs[i + 1 :]:
             if a.unit != b.unit or a.value == b.value:
                 continue
+            if _OF_WHICH_PART.search(plain[a.end : b.start]):
+                continue  # "3126件，其中发明专利842件": a whole and its part are never added or subtracted
             ma, mb = claim_metric(plain, a), claim_metric(plain, b)
             if max(overlap(ma, mb), overlap(mb, ma)) < SAME_METRIC:
                 continue  # GDP 965亿元 and 工业总产值 1720亿元 share a unit, not a metric: no sum or change of them
@@ -153,7 +153,7 @@ def _growth_to(sent: str, figs: Sequence[Figure], plans: set[str]) -> tuple[Figu
     for a, b in zip(figs, figs[1:], strict=False):
         if not (_GROWTH_TO.search(sent[: a.start]) and _REACH.match(sent[a.end : b.start])):
             continue
-        since = re.search(f"较[“\"]?({active().plan_rx.pattern})[”\"]?末", sent[: a.start])
+        since = re.search(f'较[“"]?({active().plan_rx.pattern})[”"]?末', sent[: a.start])
         order = _plans()
         # The plan named as the baseline ("较“十二五”末增长…") wins; else the one before the sentence's latest plan.
         earlier = [since.group(1)] if since else [order[order.index(p) - 1] for p in plans if p in order[1:]]

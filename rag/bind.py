@@ -22,18 +22,12 @@ import re
 from collections.abc import Iterable
 
 from rag.cite import sentence_spans, source_span
+from rag.dating import governing_mentions
 from rag.entity import organisation_at
-from rag.grammar import (
-    _IDENTIFIER,
-    _SENTENCE,
-    _THRESHOLD,
-    governing_mentions,
-    metric_words,
-    passage_scopes,
-    table_cells,
-)
+from rag.grammar import _IDENTIFIER, _SENTENCE, _THRESHOLD, metric_words, passage_scopes
 from rag.numbers import extract_figures
 from rag.profile import active
+from rag.table import table_cells
 from rag.types import Chunk, Fact, Figure
 
 # What makes a figure a target or a forecast rather than an achieved value (its clause, before it).
@@ -41,6 +35,8 @@ _TARGET = re.compile(r"到(?:19|20)\d{2}年|目标|力争|要达到|确保|规�
 _FORECAST = re.compile(r"预计|有望|将达|可望")
 _GROWTH = re.compile(r"增长|增速|增幅|下降|提高|提升|上升|回落")
 _CLAUSE = "，,；;。！？!?：:\n"
+# Bump when what a fact records changes: the index manifest records it, and a build re-binds.
+BIND_VERSION = "facts/1"
 
 
 def fact_id(doc: str, start: int, end: int, raw: str) -> str:

@@ -34,18 +34,11 @@ from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, Protocol
 
 from rag.cite import bigrams, overlap, sentence_spans, source_span
-from rag.grammar import (
-    claim_metric,
-    governing_periods,
-    passage_context,
-    passage_scopes,
-    periods_in,
-    scopes_in,
-    strip_scopes,
-    table_cells,
-)
+from rag.dating import governing_periods, periods_in
+from rag.grammar import claim_metric, passage_context, passage_scopes, scopes_in, strip_scopes
 from rag.numbers import extract_figures, same_figure
 from rag.profile import active
+from rag.table import table_cells
 from rag.types import Chunk, Figure, Hit
 
 METRIC_MIN = 0.5  # as in rag.verify: share of the claim's metric bigrams found around the passage figure

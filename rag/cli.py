@@ -8,6 +8,7 @@ gaoxin search "问题" -k 5 --json         hybrid search
 gaoxin search --batch Q.jsonl --json    one JSON line per {"id","question"}
 gaoxin ask "问题" [--json] [--fast] [--backend B] [--batch Q.jsonl]
 gaoxin check "说法" --json               fact-check a claim
+gaoxin facts [--metric M] [--scope S] [--period P] [--json|--csv]   the figures the documents state
 gaoxin eval FILE.jsonl [--retrieval]    dev-set metrics
 gaoxin serve [--host H] [--port P]      the Gradio chat
 """
@@ -326,6 +327,46 @@ def _run_eval(args: argparse.Namespace, items: list[dict[str, Any]], s: Settings
     return 0
 
 
+FACT_FIELDS = (
+    "period",
+    "metric_id",
+    "metric",
+    "scope",
+    "kind",
+    "raw",
+    "value",
+    "unit",
+    "doc",
+    "start",
+    "end",
+    "sentence",
+)
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    import csv
+
+    from rag.facts import period_key
+
+    store = _retriever(Settings()).facts
+    found = sorted(
+        store.select(args.metric or "", args.scope or "", args.period or "", args.kind or ""),
+        key=lambda f: (period_key(f.period), f.doc, f.start),
+    )
+    if args.json:
+        _emit({"n": len(found), "facts": [dataclasses.asdict(f) for f in found]})
+    elif args.csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(FACT_FIELDS)
+        for f in found:
+            w.writerow([getattr(f, k) for k in FACT_FIELDS])
+    else:
+        for f in found:
+            print(f"{f.period or '-':10s} {f.scope:8s} {f.kind:8s} {f.raw:14s} {f.metric_id or f.metric}  ({f.doc})")
+        print(f"{len(found)} facts")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve
 
@@ -335,7 +376,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="gaoxin", description="高新问答 — cited answers about 昆山高新区")
+    ap = argparse.ArgumentParser(
+        prog="gaoxin", description="高新问答 — cited, figure-checked answers from your documents"
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     m = sub.add_parser("models", help="fetch and verify models")
@@ -368,6 +411,16 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "ask":
             a.add_argument("--batch", help="JSONL file of {id, question}")
         a.set_defaults(fn=fn)
+
+    fa = sub.add_parser("facts", help="the figures the documents state, bound at index time")
+    fa.add_argument("--metric", help="metric name, alias or wording (e.g. 地区生产总值, GDP)")
+    fa.add_argument("--scope", help="scope id of the domain profile (e.g. zone, city)")
+    fa.add_argument("--period", help="period label (e.g. 2024, 2026上半年, a plan period)")
+    fa.add_argument("--kind", choices=["actual", "target", "forecast"])
+    out = fa.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true")
+    out.add_argument("--csv", action="store_true")
+    fa.set_defaults(fn=cmd_facts)
 
     e = sub.add_parser("eval", help="dev-set metrics")
     e.add_argument("file")

@@ -23,7 +23,8 @@ import re
 from collections.abc import Sequence
 
 from rag.cite import bigrams, overlap, sentence_spans, split_claims, strip_markers
-from rag.grammar import comparable, governing_periods, passage_context, passage_scopes
+from rag.dating import governing_periods
+from rag.grammar import comparable, passage_context, passage_scopes
 from rag.numbers import extract_figures, same_figure
 from rag.profile import active
 from rag.types import Chunk, Figure, Hit

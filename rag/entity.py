@@ -40,6 +40,8 @@ def _generic() -> re.Pattern[str]:
     prof = active()
     words = [*prof.scope_names(), *prof.places, *_TRADE_WORDS]
     return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)))
+
+
 _SENTENCE = "。！？!?\n"
 
 
@@ -63,8 +65,6 @@ def subject(question: str, passages: Sequence[Hit]) -> str:
             if len(shared) >= 3 and len(generic.sub("", shared)) >= 2 and len(shared) > len(best):
                 best = shared
     return best
-
-
 
 
 def organisation_at(text: str, pos: int) -> str:

@@ -84,6 +84,23 @@ class FactStore:
         top = max(period_key(f.period) for f in actual)
         return [f for f in actual if period_key(f.period) == top]
 
+    def date_latest(self, question: str, metric: str, scope: str) -> str:
+        """`question` ("…现在…多少") with the latest period the documents report for its metric written in
+        ("2025年…"), so every later stage asks for that period; unchanged when no fact of it is dated.
+
+        >>> from rag.types import Fact
+        >>> f = Fact("1", "a.txt", "c", "有效高新技术企业总数", "高新技术企业", "2025", "zone", 968, "家", "968家", "",
+        ...          "actual", "number", "高新区", "", 0, 0)
+        >>> FactStore([f]).date_latest("高新区现在有多少家高企？", "高新技术企业", "zone")
+        '2025年高新区现在有多少家高企？'
+        """
+        latest = self.latest(metric, scope)
+        if not metric or not latest:
+            return question
+        period = latest[0].period
+        label = f"{period[:4]}年{period[4:]}" if period[:4].isdigit() else period
+        return f"{label}{question}"
+
     def conflicts(self, facts: Sequence[Fact] | None = None) -> list[tuple[Fact, ...]]:
         """Groups of facts with one metric id, period, area, kind and unit but different values."""
         groups: dict[tuple[str, ...], list[Fact]] = {}

@@ -13,10 +13,11 @@ what it asks for (`focus`), quoted names, the figures it asserts, and the operat
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.cite import bigrams, overlap, strip_markers
-from rag.grammar import claim_metric, clause_bounds, core, head, is_yes_no, passage_context, periods_in, scopes_in, tail
+from rag.dating import periods_in, precise_periods
+from rag.grammar import claim_metric, clause_bounds, core, head, is_yes_no, passage_context, scopes_in, tail
 from rag.numbers import extract_figures
 from rag.query import asks_latest, quoted_names, quoted_terms
 from rag.types import Figure
@@ -35,6 +36,7 @@ class Frame:
 
     text: str  # the standalone question (normalised, relative years written out)
     periods: frozenset[str]
+    parts: frozenset[str]  # the years it names with the part of the year ("2026上半年"; "2025" is the whole year)
     scopes: frozenset[str]
     yes_no: bool
     unit: str  # the unit a "多少<unit>" question asks in ('' when none)
@@ -45,6 +47,7 @@ class Frame:
     names: tuple[str, ...]  # quoted names and titles
     asserted: tuple[Figure, ...]  # non-year figures the question states
     operation: str  # "sum" | "diff" | "trend" | ""
+    asks: str  # what kind of answer it asks for: "amount" (多少, 几家), "time" (何时, 哪一年) or ""
     latest: bool  # 现在/最新 with no period named
 
 
@@ -54,6 +57,7 @@ def frame(question: str) -> Frame:
     return Frame(
         text=question,
         periods=frozenset(periods_in(question)),
+        parts=frozenset(precise_periods(question)),
         scopes=frozenset(scopes_in(question)),
         yes_no=is_yes_no(question),
         unit=asked_unit(question),
@@ -64,6 +68,7 @@ def frame(question: str) -> Frame:
         names=tuple(quoted_names(question)),
         asserted=tuple(f for f in extract_figures(question) if f.kind != "year" and (f.value, f.unit) not in framed),
         operation=operation(question),
+        asks=asked_kind(question),
         latest=asks_latest(question),
     )
 
@@ -71,6 +76,53 @@ def frame(question: str) -> Frame:
 def as_frame(question: str | Frame) -> Frame:
     """`question` as a Frame (callers holding a frame pass it through; plain strings are parsed here)."""
     return question if isinstance(question, Frame) else frame(question)
+
+
+_TOGETHER = re.compile(r"分别|各自|各是|各为|各有|各多少|和|与|及")
+_ASKS_AMOUNT = re.compile(r"多少(?!年)|几[个家项件名位批次倍万亿千百]|多大|多高|多长")
+_ASKS_TIME = re.compile(r"什么时候|啥时候|何时|哪一?年|哪一?天|几月|几号|哪个月|多少年")
+
+
+def split_frame(fr: Frame) -> list[Frame]:
+    """One frame per period, or per area, a question asks about together ("2024年底和2025年底分别…",
+    "全市和高新区…"); [] when it asks about one.
+
+    >>> [sorted(f.parts) for f in split_frame(frame("高企2024年和2025年分别是多少家？"))]
+    [['2024'], ['2025']]
+    """
+    if not _TOGETHER.search(fr.text) or "占" in fr.text:
+        return []  # "占全市比重", "较2015年": a second period or area that is a baseline, not a second question
+    if len(fr.parts) > 1:
+        return [replace(fr, parts=frozenset({p}), periods=frozenset({p[:4]})) for p in sorted(fr.parts)]
+    if len(fr.scopes) > 1:
+        return [replace(fr, scopes=frozenset({s})) for s in sorted(fr.scopes)]
+    return []
+
+
+def asked_kind(question: str) -> str:
+    """ "amount" when the question asks how much or how many, "time" when it asks when, else "".
+
+    >>> asked_kind("募资多少？"), asked_kind("什么时候建成的？"), asked_kind("董事长是谁？")
+    ('amount', 'time', '')
+    """
+    if _ASKS_AMOUNT.search(question):
+        return "amount"
+    return "time" if _ASKS_TIME.search(question) else ""
+
+
+def states_asked_kind(asks: str, sentence: str) -> bool:
+    """Whether `sentence` states the kind of answer asked for: an amount (a non-year figure, no calendar date)
+    or a time (a year or a date). A sentence that states neither does not answer, however many words it shares.
+
+    >>> states_asked_kind("amount", "地区生产总值、各产业增加值按现价计算。"), states_asked_kind("time", "2019年落户")
+    (False, True)
+    """
+    figs = extract_figures(strip_markers(sentence))
+    if asks == "amount":
+        return any(f.kind != "year" and f.unit not in ("月", "日") for f in figs)
+    if asks == "time":
+        return any(f.kind == "year" or f.unit in ("月", "日") for f in figs)
+    return True
 
 
 def operation(question: str) -> str:

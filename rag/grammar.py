@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 
 from rag.cite import bigrams, sentence_spans
 from rag.numbers import extract_figures
-from rag.period import Mention, period_mentions
 from rag.profile import active
 from rag.types import Chunk, Figure
 
@@ -60,6 +58,9 @@ def _alternation(words: Sequence[str]) -> re.Pattern[str]:
 _FILLERS = re.compile(_alternation(_FILLER_WORDS).pattern.replace("|有|", "|有(?!效)|"))
 _GROWTH = _alternation(_GROWTH_WORDS)
 _YES_NO = re.compile(r"(吗|吧|么|对不对|是不是|是否|没有?|是这样|对吧)[？?。！!\s]*$")
+_HEARSAY = re.compile(r"^(?:我?听说|据说|有人说|网上说|传言|听人说)")
+_RISING = re.compile(r"[了啦][？?]\s*$")
+_WH = re.compile(r"多少|几|什么|啥|哪|谁|怎么|如何|怎样|为什么|为何|何时|多大|多高|多长|多久")
 
 
 # --------------------------------------------------------------------------- context helpers
@@ -80,6 +81,15 @@ def core(text: str) -> str:
     text = active().plan_rx.sub(" ", text)
     text = re.sub(r"[\d.,%／/]+|[^\u4e00-\u9fffA-Za-z]", " ", text)
     return _FILLERS.sub(" ", text)
+
+
+def metric_core(text: str) -> str:
+    """What of `text` names a metric: no scopes, figures, fillers, or words of change (增长, 同比).
+
+    >>> metric_core("2024年比上年增长了多少"), metric_core("高新区GDP增速")
+    ('', '地区生产总值')
+    """
+    return " ".join(_GROWTH.sub(" ", core(text)).split())
 
 
 def _is_weak(core: str) -> bool:
@@ -168,84 +178,6 @@ def metric_words(text: str, fig: Figure) -> str:
     return " ".join(words.split())
 
 
-def _labels(text: str) -> list[tuple[int, str]]:
-    out = [(f.start, str(int(f.value))) for f in extract_figures(text) if f.kind == "year"]
-    out += [(m.start(), m.group(0)) for m in active().plan_rx.finditer(text)]
-    return sorted(out)
-
-
-def periods_in(text: str) -> set[str]:
-    """Years and plan periods named in `text`.
-
-    >>> sorted(periods_in("“十四五”期间，2024年及2025年前三季度"))
-    ['2024', '2025', '十四五']
-    """
-    return {label for _, label in _labels(text)}
-
-
-def chunk_periods(chunk: Chunk) -> set[str]:
-    out = set()
-    for p in chunk.periods:
-        m = re.match(r"(?:19|20)\d{2}", p)
-        out.add(m.group(0) if m else p)
-    return out
-
-
-_BASELINE = re.compile(r"(?:较|比|相较|相比|较之)[“\"]?$")
-
-
-def governing_mentions(chunk: Chunk, pos: int) -> list[Mention]:
-    """The period mentions that date the passage text at `pos` (see `governing_periods`)."""
-    text = chunk.text
-    s_lo = max((text.rfind(ch, 0, pos) for ch in _SENTENCE), default=-1) + 1
-    s_hi = min([i for i in (text.find(ch, pos) for ch in _SENTENCE) if i != -1] or [len(text)])
-    c_lo, c_hi = clause_bounds(text, pos, pos)
-    mentions = [m for m in _mentions(text, chunk.report) if not _BASELINE.search(text[max(0, m.start - 3) : m.start])]
-    own = [m for m in mentions if s_lo <= m.start < s_hi]
-    # Its own clause's period, else those named before it in its sentence, an event's date aside
-    # ("成立于2015年，员工1460人": 1460 is no 2015 figure).
-    in_clause = [m for m in own if c_lo <= m.start < c_hi]
-    dating = [m for m in in_clause if m.start < pos] or [m for m in own if m.start < pos and not m.event]
-    dating = dating or in_clause
-    if dating:
-        return dating
-    # Else the period that opened an earlier sentence, else the document's reporting period.
-    framing = [m for m in mentions if m.end <= s_lo and m.framing]
-    if framing:
-        return [framing[-1]]
-    return [Mention(-1, -1, chunk.report, True, False)] if chunk.report else []
-
-
-def governing_periods(chunk: Chunk, pos: int) -> set[str]:
-    """Periods (years, plan periods) that date the passage text at `pos`: those of its own clause, else one
-    that opens its sentence, else one that opened an earlier sentence, else the document's reporting
-    period, else the chunk's periods.
-
-    A baseline ("较2015年上升24个位次", "较“十二五”末") is what a figure is compared with, not its period:
-    in "2020年位列第39名，较2015年上升24个位次" the 39 is 2020's rank, never 2015's. A year mentioned in
-    passing ("为“十四五”画上句号", "成立于2015年") dates nothing beyond its clause.
-
-    >>> from rag.types import Chunk
-    >>> t = "2020年位列第39名，较2015年上升24个位次。"
-    >>> sorted(governing_periods(Chunk("c", "d", "T", "", t, 0, len(t)), t.index("39")))
-    ['2020']
-    >>> t = "2025年，高企达968家。锐联芯成立于2015年，现有员工1460人。"
-    >>> sorted(governing_periods(Chunk("c", "d", "T", "", t, 0, len(t)), t.index("1460")))
-    ['2025']
-    """
-    found = governing_mentions(chunk, pos)
-    if not found:
-        return chunk_periods(chunk)
-    return {m.label[:4] if m.label[:4].isdigit() else m.label for m in found}
-
-
-@lru_cache(maxsize=4096)
-def _mentions(text: str, report: str) -> tuple[Mention, ...]:
-    return tuple(
-        m for m in period_mentions(text, report) if m.label[:4].isdigit() or active().plan_rx.fullmatch(m.label)
-    )
-
-
 def scopes_in(text: str) -> set[str]:
     """Scope ids (from the domain profile) named in `text`.
 
@@ -280,49 +212,16 @@ def passage_scopes(chunk: Chunk, pos: int) -> set[str]:
 
 
 def is_yes_no(question: str) -> bool:
-    """True for questions that ask to confirm a statement (…吗？ / …对吧？ / 核实…)."""
-    return bool(_YES_NO.search(question.strip())) or "核实" in question or "确认" in question
+    """True for questions that ask to confirm a statement (…吗？ / …对吧？ / 核实…), and for hearsay or a
+    statement asked with a rising 了？ that holds no question word ("听说…破700亿了？").
 
-
-# --------------------------------------------------------------------------- tables
-
-
-def table_row(chunk: Chunk) -> tuple[str, list[tuple[str, str]]]:
-    """A table row's indicator name (unit in brackets) and its (column, value) cells.
-
-    >>> t = "表1 指标｜指标名称：孵化器数（个）｜2020年完成值：140"
-    >>> table_row(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))
-    ('孵化器数（个）', [('2020年完成值', '140')])
+    >>> is_yes_no("听说高新区GDP破700亿了？"), is_yes_no("去年GDP是多少了？"), is_yes_no("协鑫光电是2021年落户的吧")
+    (True, False, True)
     """
-    cells = chunk.text.split("｜")
-    name = cells[1].split("：", 1)[-1] if len(cells) > 2 else ""
-    return name, [(column, value) for column, _, value in (cell.rpartition("：") for cell in cells[2:])]
-
-
-def indicator_label(name: str) -> str:
-    """An indicator name without its bracketed unit: "孵化器数（个）" → "孵化器数"."""
-    return re.sub(r"[（(][^（()）]*[）)]", "", name)
-
-
-def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str], str]]:
-    """A table row's values as sentences: (text, its figure, the column's periods, the column's name).
-
-    "表1 …｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2" has the value 6.2
-    read as "海内外高层次人才6.2万人", for 2025 (the unit sits in the indicator's name, the year in the column's).
-
-    >>> t = "表1 指标｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2"
-    >>> [(s, f.raw, sorted(p)) for s, f, p, _ in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
-    [('海内外高层次人才4.5万人', '4.5万人', ['2020']), ('海内外高层次人才6.2万人', '6.2万人', ['2025'])]
-    """
-    name, cells = table_row(chunk)
-    unit = re.search(r"[（(]([^（()）]*)[）)]$", name)
-    label = indicator_label(name)
-    out = []
-    for column, value in cells:
-        synth = label + value + (unit.group(1) if unit else "")
-        for g in [g for g in extract_figures(synth) if g.start >= len(label)][:1]:
-            out.append((synth, g, periods_in(column), column))
-    return out
+    q = question.strip()
+    if _YES_NO.search(q) or "核实" in q or "确认" in q:
+        return True
+    return bool((_HEARSAY.match(q) or _RISING.search(q)) and not _WH.search(q))
 
 
 def same_kind_unit(a: Figure, b: Figure) -> bool:

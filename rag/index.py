@@ -76,6 +76,7 @@ def source_files(settings: Settings) -> list[Path]:
 
 
 def chunking_settings(settings: Settings) -> dict[str, Any]:
+    from rag import bind as bind_mod
     from rag import chunk as chunk_mod
     from rag import profile
 
@@ -84,6 +85,7 @@ def chunking_settings(settings: Settings) -> dict[str, Any]:
         "chunk_overlap": settings.chunk_overlap,
         "chunker": getattr(chunk_mod, "CHUNKER_VERSION", "1"),
         "embed_text": EMBED_TEXT_VERSION,
+        "bind": getattr(bind_mod, "BIND_VERSION", "1"),
         # Chunk scopes and periods are read with the profile's vocabulary: another profile, another index.
         "profile": profile.load(settings.profile).digest,
     }

@@ -19,10 +19,12 @@ from collections.abc import Sequence
 from string import Template
 
 from rag.cite import bigrams, overlap, sentence_spans
+from rag.dating import governing_periods, periods_in
 from rag.frame import question_key
-from rag.grammar import governing_periods, indicator_label, passage_context, periods_in, table_row
+from rag.grammar import passage_context
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import load_prompts
+from rag.table import indicator_label, table_row
 from rag.types import Figure, Hit
 
 _ASKS_WHEN = re.compile(r"哪一?年|哪个年份|什么时候|何时|哪个时期|哪一?年度")

@@ -25,11 +25,14 @@ from typing import Any
 from rag.arith import derive, infer
 from rag.cite import resolve_citations
 from rag.conflict import conflicts, name_conflicts
-from rag.grammar import is_yes_no
+from rag.frame import ASKING
+from rag.grammar import is_yes_no, metric_core, scopes_in
+from rag.index import IndexUnusable
 from rag.locate import locate, table_cell
 from rag.premise import check_premise
+from rag.profile import active
 from rag.prompt import REFUSAL, build_messages, load_prompts
-from rag.query import normalize, resolve_relative
+from rag.query import asks_latest, normalize, resolve_relative
 from rag.quote import extractive_answer, nearest_other
 from rag.retrieve import Retriever
 from rag.rewrite import rewrite
@@ -84,6 +87,7 @@ class Pipeline:
         # wording: give them the normalised form (simplified characters, half-width digits, typos fixed).
         # Relative years ("去年") mean the year they name on the day the question is asked.
         standalone = resolve_relative(normalize(rewrite(q, history)), self.settings.reference_date())
+        standalone = self._date_latest(standalone)
         hits = tuple(self.retriever.search(standalone, max(self.settings.top_k, self.settings.context_passages)))
         t_ret = time.perf_counter()
         yield StreamEvent(kind="hits", hits=hits)
@@ -166,6 +170,19 @@ class Pipeline:
                     ver, text=ver.text + computed, citations=tuple(resolve_citations(ver.text + computed, passages))
                 )
         yield done(ver.text, ver.refused, ver, first)
+
+    def _date_latest(self, question: str) -> str:
+        """ "现在/目前/最新…" with no period: the newest period the documents report for the asked metric, across
+        all documents (one added today too), in the asked area or else the profile's first."""
+        if not asks_latest(question):
+            return question
+        scopes = scopes_in(question)
+        scope = min(scopes) if len(scopes) == 1 else active().scope_ids()[0] if not scopes else ""
+        metric = metric_core(ASKING.sub(" ", question))
+        try:
+            return self.retriever.facts.date_latest(question, metric, scope) if scope else question
+        except IndexUnusable:
+            return question
 
     def _premise_by_check(self, question: str, passages: Sequence[Hit]) -> PremiseCheck | None:
         """The fact-checker's verdict on the figure a yes/no question asserts, when its evidence is in `passages`.

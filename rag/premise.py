@@ -7,23 +7,24 @@ says whether the premise holds and, when not, what the source states instead.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from rag.cite import overlap
+from rag.dating import governing_periods, periods_in
 from rag.grammar import (
     METRIC_MIN_OVERLAP,
     claim_metric,
     comparable,
-    governing_periods,
     is_yes_no,
     passage_context,
     passage_scopes,
-    periods_in,
     scopes_in,
     sentence_at,
     year_context,
 )
 from rag.numbers import extract_figures, same_figure
+from rag.table import is_target_column, row_sentence, table_cells
 from rag.types import Chunk, Figure, Hit, PremiseCheck
 
 
@@ -51,6 +52,11 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
         best: tuple[float, bool, int, Figure, Chunk] | None = None
         for n, hit in enumerate(passages, start=1):
             chunk = hit.chunk
+            if chunk.kind == "table_row":
+                cand = _table_candidate(q, fig, metric, periods, n, chunk)
+                if cand is not None and (best is None or cand[0] > best[0]):
+                    best = cand
+                continue
             for g in extract_figures(chunk.text):
                 if not comparable(fig, g):
                     continue
@@ -71,10 +77,36 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
                     best = cand
         if best is not None:
             _, agrees, n, g, chunk = best
-            found.append(
-                PremiseCheck(
-                    claimed=fig.raw, agrees=agrees, source=g.raw, passage=n, sentence=sentence_at(chunk.text, g.start)
-                )
-            )
+            sentence = row_sentence(chunk) if chunk.kind == "table_row" else sentence_at(chunk.text, g.start)
+            found.append(PremiseCheck(claimed=fig.raw, agrees=agrees, source=g.raw, passage=n, sentence=sentence))
     # One wrong figure makes the premise wrong: "1.71平方米组件效率是28.36%吗" agrees on 1.71平方米 only.
     return next((f for f in found if not f.agrees), found[0] if found else None)
+
+
+_ASSERTS_TARGET = re.compile(r"目标|计划|力争|预期|规划|要达到|争取")
+
+
+def _table_candidate(
+    q: str, fig: Figure, metric: set[str], periods: set[str], n: int, chunk: Chunk
+) -> tuple[float, bool, int, Figure, Chunk] | None:
+    """The table cell a premise speaks of: same metric and period. A target column never confirms an
+    achieved value ("技术合同成交额今年已经到21亿了？" when 21 is 2026年目标): the premise is then wrong,
+    and the row's achieved value is what the documents state."""
+    if fig.kind == "year":
+        return None
+    best = None
+    cells = table_cells(chunk)
+    for synth, g, cperiods, column in cells:
+        if not comparable(fig, g) or (periods and cperiods and not periods & cperiods):
+            continue
+        score = overlap(metric, passage_context(synth, g))
+        if score < METRIC_MIN_OVERLAP:
+            continue
+        agrees = same_figure(fig, g) and (not is_target_column(column) or bool(_ASSERTS_TARGET.search(q)))
+        shown = g
+        if same_figure(fig, g) and not agrees:
+            shown = next((c[1] for c in reversed(cells) if not is_target_column(c[3])), g)
+        cand = (score + (0.01 if agrees else 0.0), agrees, n, shown, chunk)
+        if best is None or cand[0] > best[0]:
+            best = cand
+    return best

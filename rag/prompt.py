@@ -29,9 +29,10 @@ from string import Template
 
 import yaml
 
+from rag.dating import periods_in
 from rag.excerpt import excerpt
-from rag.grammar import periods_in
 from rag.settings import ROOT
+from rag.table import row_sentence
 from rag.types import Hit, Message
 
 PROMPTS_DIR = ROOT / "prompts"
@@ -78,7 +79,8 @@ def format_passage(n: int, hit: Hit, max_chars: int | None = None, question: str
     period label names the periods that excerpt mentions, not the whole window's.
     """
     c = hit.chunk
-    text = c.text.strip()
+    # A table row reads as the sentence it states (each value with its column and unit), not raw cells.
+    text = (row_sentence(c) if c.kind == "table_row" else "") or c.text.strip()
     periods: Sequence[str] = c.periods
     if max_chars is not None and len(text) > max_chars:
         text = excerpt(text, question, max_chars)

@@ -78,8 +78,10 @@ def asks_latest(question: str) -> bool:
     >>> asks_latest("科创承载空间现在总量有多大？"), asks_latest("2021年现在的排名？")
     (True, False)
     """
-    return bool(_LATEST.search(question)) and not re.search(r"(?:19|20)\d{2}", question) and not (
-        active().plan_rx.search(question)
+    return (
+        bool(_LATEST.search(question))
+        and not re.search(r"(?:19|20)\d{2}", question)
+        and not (active().plan_rx.search(question))
     )
 
 

@@ -13,11 +13,13 @@ import re
 from collections.abc import Sequence
 
 from rag.cite import bigrams, overlap, sentence_spans, strip_markers, unquoted, with_cites
+from rag.dating import governing_periods, part_fits, periods_in
 from rag.entity import names, subject
-from rag.frame import Frame, as_frame, states_unit_for
-from rag.grammar import _SENTENCE, governing_periods, passage_scopes, periods_in
+from rag.frame import Frame, as_frame, states_asked_kind, states_unit_for
+from rag.grammar import _SENTENCE, passage_context, passage_scopes
 from rag.numbers import extract_figures
 from rag.query import defines_bonus, exact_bonus
+from rag.table import row_sentence
 from rag.types import Hit
 
 _WANTS_FIGURE = re.compile(r"多少|几|多大|多高|比重|比例|排名|第几|增长|增速")
@@ -31,6 +33,7 @@ REFUSAL_OVERRIDE_MIN_SCORE = 0.7
 # A sentence stating the asked unit for the asked metric gains this × the share of the question's focus
 # ("多少个学位" → 学位) it names: held-out "新增学位3660个" scored 0.6 on words alone after the model refused.
 FOCUS_WEIGHT = 0.2
+METRIC_PRECISION_WEIGHT = 0.2  # × the share of a quoted figure's metric words the question names
 
 
 def extractive_answer(
@@ -62,6 +65,8 @@ def extractive_answer(
             sent = chunk.text[s:e]
             if q_periods and not (q_periods & (periods_in(sent) or governing_periods(chunk, s))):
                 continue
+            if strict and not part_fits(fr.parts, chunk, _first_figure(sent, s)):
+                continue  # 上半年's sentence is no answer for the whole year
             scopes = passage_scopes(chunk, s)
             if q_scopes and scopes and not (q_scopes & scopes):
                 continue
@@ -69,15 +74,25 @@ def extractive_answer(
                 continue
             if terms and not any(t in unquoted(sent) for t in terms):
                 continue  # the question quotes a term: only a sentence naming it can answer
+            if strict and not states_asked_kind(fr.asks, sent):
+                continue  # "多少" answered by a sentence with no amount answers nothing
             # The threshold counts word overlap and a definition of the quoted term; exact matches
             # (figures, long shared runs) only rank, so they never turn a refusal into a quote.
             score = overlap(key, bigrams(sent)) + defines_bonus(question, sent)
-            if wants_figure and any(f.kind != "year" for f in extract_figures(sent)):
+            figs = [f for f in extract_figures(sent) if f.kind != "year"]
+            if wants_figure and figs:
                 score += 0.1
+                # The figure's own metric is what is asked, not a larger one that contains its words
+                # (研发经费投入占地区生产总值比重 is no answer to "地区生产总值是多少"): only ranks.
+                bonus = METRIC_PRECISION_WEIGHT * max(overlap(passage_context(sent, f), key) for f in figs)
             if unit:  # it states the asked unit for the asked metric (checked above): what is asked weighs more
                 score += FOCUS_WEIGHT * overlap(wanted, bigrams(sent))
             if score >= min_score:
-                scored.append((score + exact_bonus(question, sent), n, sent))
+                # A table row is quoted as the sentence it states, not as its raw cells.
+                shown = row_sentence(chunk) if chunk.kind == "table_row" else sent
+                scored.append(
+                    (score + exact_bonus(question, sent) + (bonus if wants_figure and figs else 0.0), n, shown or sent)
+                )
     scored.sort(key=lambda t: -t[0])
     out = []
     for _, n, sent in scored[:max_sentences]:
@@ -103,3 +118,8 @@ def nearest_other(question: str | Frame, passages: Sequence[Hit]) -> str:
     if not quote or not any(f.kind != "year" for f in extract_figures(strip_markers(quote))):
         return ""  # only a sentence with the asked-for kind of figure is worth showing
     return quote
+
+
+def _first_figure(sent: str, offset: int) -> int:
+    """Position (in the chunk) of the sentence's first non-year figure, where its period is read; else its start."""
+    return offset + next((f.start for f in extract_figures(sent) if f.kind != "year"), 0)

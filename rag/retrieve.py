@@ -21,6 +21,7 @@ import numpy as np
 
 from rag import index as index_mod
 from rag.bm25 import BM25, tokenize
+from rag.facts import FactStore
 from rag.profile import activate, active
 from rag.query import asks_latest, exact_bonus, expand, normalize, resolve_relative
 from rag.settings import Settings
@@ -46,7 +47,7 @@ def question_cues(question: str) -> tuple[tuple[str, ...], str]:
 
     prof = active()
     periods = list(detect_periods(question))
-    for plan in re.findall(f"({prof.plan_rx.pattern})[”\"」]?末", question):
+    for plan in re.findall(f'({prof.plan_rx.pattern})[”"」]?末', question):
         years = prof.plan_years(plan)
         following = [prof.next_plan(plan), str(years[1]) if years else ""]
         periods += [p for p in following if p and p not in periods]
@@ -102,6 +103,7 @@ class Retriever:
         self._embedder = embedder
         self._data = data
         self._bm25: BM25 | None = None
+        self._facts: tuple[index_mod.IndexData, FactStore] | None = None
         self._lock = threading.Lock()
 
     # -- lazy state -----------------------------------------------------------
@@ -120,6 +122,16 @@ class Retriever:
     @property
     def chunks(self) -> tuple[Chunk, ...]:
         return self._ensure()[0].chunks
+
+    @property
+    def facts(self) -> FactStore:
+        """The facts bound at index time (reads the index, not the embedding model)."""
+        with self._lock:
+            if self._data is None:
+                self._data = index_mod.load(self.settings)
+            if self._facts is None or self._facts[0] is not self._data:
+                self._facts = (self._data, FactStore(self._data.facts))
+            return self._facts[1]
 
     def reload(self) -> None:
         """Drop the cached index so the next search reads the current generation (the embedder stays)."""

@@ -7,6 +7,8 @@
 '2024年昆山高新区的地区生产总值的增速是多少？'
 >>> rewrite("中科可控董事长是谁？", h)
 '中科可控董事长是谁？'
+>>> rewrite("比上年增长多少？", h)
+'2024年昆山高新区的地区生产总值比上年增长多少？'
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.frame import ASKING
+from rag.grammar import metric_core
 from rag.profile import active
 from rag.types import Message
 
@@ -23,14 +27,24 @@ _PLAN_BODY = re.compile(r"^“?(.+?)”?(?:期间|时期)?$")
 _LEAD = re.compile(r"^(?:那么?|那|还有|另外|再问一下|请问)[，,\s]*")
 _TRAIL = re.compile(r"[呢吗么呀啊]?[？?。！!\s]*$")
 _PRONOUN = re.compile(r"^(?:它们?的?|其|该|这个?|那个?)")
-_ASK_TAIL = re.compile(r"(?:是多少|有多少|为多少|多少|是什么|是哪些?|是谁|有哪些|怎么样|如何)?[呢吗么]?[？?。！!\s]*$")
+_ASK_TAIL = re.compile(
+    r"(?:(?:是|有|为|达到?|做了)?(?:多少|几)[个家项件名位人次所台种批条座亿万元美]*|是什么|是哪些?|是谁|有哪些|怎么样|如何)?"
+    r"[呢吗么]?[？?。！!\s]*$"
+)
+# How a follow-up compares without naming what ("比去年同期增长多少？", "那比2024年底多了几家？").
+_COMPARING = re.compile(r"多出?|少|高|低|快|慢|同期|今年|去年|前年|上年|明年|本年|当年|年底|年末|全年")
 
 
 def _is_follow_up(question: str) -> bool:
     q = question.strip()
     if len(q) > 16:
         return False
-    return bool(_LEAD.match(q) or _PRONOUN.match(_LEAD.sub("", q)) or re.search(r"呢[？?]?\s*$", q))
+    return bool(_LEAD.match(q) or _PRONOUN.match(_LEAD.sub("", q)) or re.search(r"呢[？?]?\s*$", q) or _subjectless(q))
+
+
+def _subjectless(question: str) -> bool:
+    """No words of its own about what is asked: only periods, comparisons and question words."""
+    return not metric_core(_COMPARING.sub(" ", ASKING.sub(" ", _LEAD.sub("", question)))).strip()
 
 
 def rewrite(question: str, history: Sequence[Message]) -> str:
@@ -56,6 +70,8 @@ def rewrite(question: str, history: Sequence[Message]) -> str:
             if name in prev:
                 return prev.replace(name, body, 1)
         return body + prev
+    if _subjectless(body):  # "比去年同期增长多少？": the same subject, compared
+        return f"{_ASK_TAIL.sub('', prev)}{body}？"
     if not _PRONOUN.match(body):
         return question  # a new subject ("那乐美包装呢？"): guessing what is asked would mislead retrieval
     attr = _PRONOUN.sub("", body)  # "它的增速" → "增速": an attribute of the previous subject

@@ -1,0 +1,128 @@
+"""Dating: which period the text at a position speaks of — its own clause's, one that opens its sentence,
+one that opened an earlier sentence, else the document's reporting period (`rag.period.report_period`).
+
+A baseline ("较2015年") is what a figure is compared with; an event's date ("成立于2015年") and a plan
+period mentioned in passing ("为“十四五”画上句号") date nothing beyond their own clause. Years compare as
+years (`governing_periods`); a year asked in part ("2026年上半年") also compares its part (`part_fits`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from rag.grammar import _SENTENCE, clause_bounds
+from rag.numbers import extract_figures
+from rag.period import Mention, period_mentions
+from rag.profile import active
+from rag.types import Chunk
+
+
+def _labels(text: str) -> list[tuple[int, str]]:
+    out = [(f.start, str(int(f.value))) for f in extract_figures(text) if f.kind == "year"]
+    out += [(m.start(), m.group(0)) for m in active().plan_rx.finditer(text)]
+    return sorted(out)
+
+
+def periods_in(text: str) -> set[str]:
+    """Years and plan periods named in `text`.
+
+    >>> sorted(periods_in("“十四五”期间，2024年及2025年前三季度"))
+    ['2024', '2025', '十四五']
+    """
+    return {label for _, label in _labels(text)}
+
+
+def precise_periods(text: str) -> set[str]:
+    """Year periods named in `text` with the part of the year they name, targets aside.
+
+    >>> sorted(precise_periods("2026年上半年和2025年全年，到2030年"))
+    ['2025', '2026上半年']
+    """
+    return {m.label for m in period_mentions(text) if m.label[:4].isdigit() and not m.target}
+
+
+def part_fits(asked: set[str] | frozenset[str], chunk: Chunk, pos: int) -> bool:
+    """False when the passage text at `pos` is dated to another part of an asked year: a half-year figure
+    does not answer for the whole year, nor 前三季度 for 上半年. Other years are `governing_periods`' to judge.
+
+    >>> from rag.types import Chunk
+    >>> t = "上半年，昆山高新区实现地区生产总值587.3亿元。"
+    >>> c = Chunk("c", "d", "T", "", t, 0, len(t), report="2026上半年")
+    >>> part_fits({"2026"}, c, 20), part_fits({"2026上半年"}, c, 20), part_fits({"2025"}, c, 20)
+    (False, True, True)
+    """
+    wanted: dict[str, set[str]] = {}
+    for a in asked:
+        if a[:4].isdigit():
+            wanted.setdefault(a[:4], set()).add(a[4:])
+    if not wanted:
+        return True
+    for m in governing_mentions(chunk, pos):
+        year, part = m.label[:4], m.label[4:].removesuffix("目标")
+        if year in wanted and part not in wanted[year]:
+            return False
+    return True
+
+
+def chunk_periods(chunk: Chunk) -> set[str]:
+    out = set()
+    for p in chunk.periods:
+        m = re.match(r"(?:19|20)\d{2}", p)
+        out.add(m.group(0) if m else p)
+    return out
+
+
+_BASELINE = re.compile(r"(?:较|比|相较|相比|较之)[“\"]?$")
+
+
+def governing_mentions(chunk: Chunk, pos: int) -> list[Mention]:
+    """The period mentions that date the passage text at `pos` (see `governing_periods`)."""
+    text = chunk.text
+    s_lo = max((text.rfind(ch, 0, pos) for ch in _SENTENCE), default=-1) + 1
+    s_hi = min([i for i in (text.find(ch, pos) for ch in _SENTENCE) if i != -1] or [len(text)])
+    c_lo, c_hi = clause_bounds(text, pos, pos)
+    mentions = [m for m in _mentions(text, chunk.report) if not _BASELINE.search(text[max(0, m.start - 3) : m.start])]
+    own = [m for m in mentions if s_lo <= m.start < s_hi]
+    # Its own clause's period, else those named before it in its sentence, an event's date aside
+    # ("成立于2015年，员工1460人": 1460 is no 2015 figure).
+    in_clause = [m for m in own if c_lo <= m.start < c_hi]
+    dating = [m for m in in_clause if m.start < pos] or [m for m in own if m.start < pos and not m.event]
+    dating = dating or in_clause
+    if dating:
+        return dating
+    # Else the period that opened an earlier sentence, else the document's reporting period.
+    framing = [m for m in mentions if m.end <= s_lo and m.framing]
+    if framing:
+        return [framing[-1]]
+    return [Mention(-1, -1, chunk.report, True, False)] if chunk.report else []
+
+
+def governing_periods(chunk: Chunk, pos: int) -> set[str]:
+    """Periods (years, plan periods) that date the passage text at `pos`: those of its own clause, else one
+    that opens its sentence, else one that opened an earlier sentence, else the document's reporting
+    period, else the chunk's periods.
+
+    A baseline ("较2015年上升24个位次", "较“十二五”末") is what a figure is compared with, not its period:
+    in "2020年位列第39名，较2015年上升24个位次" the 39 is 2020's rank, never 2015's. A year mentioned in
+    passing ("为“十四五”画上句号", "成立于2015年") dates nothing beyond its clause.
+
+    >>> from rag.types import Chunk
+    >>> t = "2020年位列第39名，较2015年上升24个位次。"
+    >>> sorted(governing_periods(Chunk("c", "d", "T", "", t, 0, len(t)), t.index("39")))
+    ['2020']
+    >>> t = "2025年，高企达968家。锐联芯成立于2015年，现有员工1460人。"
+    >>> sorted(governing_periods(Chunk("c", "d", "T", "", t, 0, len(t)), t.index("1460")))
+    ['2025']
+    """
+    found = governing_mentions(chunk, pos)
+    if not found:
+        return chunk_periods(chunk)
+    return {m.label[:4] if m.label[:4].isdigit() else m.label for m in found}
+
+
+@lru_cache(maxsize=4096)
+def _mentions(text: str, report: str) -> tuple[Mention, ...]:
+    return tuple(
+        m for m in period_mentions(text, report) if m.label[:4].isdigit() or active().plan_rx.fullmatch(m.label)
+    )

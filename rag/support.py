@@ -1,0 +1,255 @@
+"""Support: whether the passages a sentence cites state each of its figures for the same metric, period,
+scope and subject (the checks `rag.verify` runs on every answer sentence).
+
+A figure is supported by an occurrence of the same figure (unit-aware) whose clause names the claim's
+metric, whose governing period meets the claim's (and, for a year asked in part, the same part of it),
+whose area meets the claim's, and — when the question names an organisation or a quoted name — whose
+sentence is about it. A month or day is checked as its whole date; "IEC 61215" as a name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.cite import bigrams, overlap, sentence_spans, strip_markers, unquoted
+from rag.dating import chunk_periods, governing_periods, part_fits, periods_in, precise_periods
+from rag.entity import names
+from rag.grammar import (
+    _IDENTIFIER,
+    _SENTENCE,
+    _THRESHOLD,
+    METRIC_MIN_OVERLAP,
+    claim_metric,
+    passage_context,
+    passage_scopes,
+    same_kind_unit,
+    scopes_in,
+)
+from rag.numbers import extract_figures, same_figure
+from rag.table import table_cells
+from rag.types import Chunk, Claim, ClaimCheck, Figure, FigureCheck, Hit
+
+GROUNDING_MIN_OVERLAP = 0.4  # figure-free sentences: share of their bigrams found in the cited passage
+
+
+def _check_in_passage(
+    fig: Figure,
+    claim_text: str,
+    claim_periods: set[str],
+    claim_scopes: set[str],
+    chunk: Chunk,
+    claim_parts: frozenset[str] = frozenset(),
+) -> str:
+    """'' when `chunk` supports `fig` as stated in `claim_text`, else the reason it does not."""
+    date = _date_at(claim_text, fig)
+    if date:
+        # "2024年10月", "1月9日": a month or day is part of a date, which the passage must state whole.
+        return "" if date in re.sub(r"\s", "", chunk.text) else "not_found"
+    ident = _IDENTIFIER.search(claim_text[: fig.start])
+    if ident and not fig.unit:
+        # "IEC 61215", "ISO 9001": part of a name, not a quantity with a metric; the name must be in the passage.
+        name = re.sub(r"\s", "", ident.group(0) + fig.raw)
+        return "" if name in re.sub(r"\s", "", chunk.text) else "not_found"
+    if chunk.kind == "table_row":
+        metric = claim_metric(claim_text, fig)
+        for synth, g, periods, _ in table_cells(chunk):
+            if not same_figure(fig, g) or (metric and overlap(metric, passage_context(synth, g)) < METRIC_MIN_OVERLAP):
+                continue
+            if claim_periods and periods and not claim_periods & periods:
+                return "period"
+            return "" if not claim_scopes or chunk.scope == "unknown" or chunk.scope in claim_scopes else "scope"
+    occurrences = [g for g in extract_figures(chunk.text) if same_figure(fig, g)]
+    if fig.kind == "year":
+        return "" if occurrences or str(int(fig.value)) in chunk_periods(chunk) else "not_found"
+    if not occurrences:
+        return "not_found"
+    metric = claim_metric(claim_text, fig)
+    reason = "metric"
+    claim_threshold = bool(_THRESHOLD.match(claim_text[fig.end :]))
+    for g in occurrences:
+        if bool(_THRESHOLD.match(chunk.text[g.end :])) != claim_threshold:
+            continue  # "10亿元以上签约项目" is a class of projects, not an amount any project was said to have
+        if metric and overlap(metric, passage_context(chunk.text, g)) < METRIC_MIN_OVERLAP:
+            continue
+        periods = governing_periods(chunk, g.start)
+        if claim_periods and periods and not (claim_periods & periods):
+            reason = "period"
+            continue
+        if not part_fits(claim_parts, chunk, g.start):
+            reason = "period"  # 上半年's figure offered for the whole year, or for 前三季度
+            continue
+        scopes = passage_scopes(chunk, g.start)
+        if claim_scopes and scopes and not (claim_scopes & scopes):
+            reason = "scope"
+            continue
+        return ""
+    return reason
+
+
+_DATE = re.compile(r"(?:(?:19|20)\d{2}\s*年\s*)?\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
+
+
+def _date_at(text: str, fig: Figure) -> str:
+    """The date (year+month, month+day) a month or day figure belongs to, whitespace removed; '' if none.
+
+    >>> t = "2024年10月开工，1月9日上市，历时3个月"
+    >>> [_date_at(t, f) for f in extract_figures(t) if f.kind != "year"]
+    ['2024年10月', '1月9日', '1月9日', '']
+    """
+    if fig.unit not in ("月", "日") or fig.raw.endswith("个月"):
+        return ""
+    for m in _DATE.finditer(text):
+        if m.start() <= fig.start < m.end() and ("年" in m.group(0) or "日" in m.group(0)):
+            return re.sub(r"\s", "", m.group(0))
+    return ""
+
+
+def _derived(fig: Figure, figs: Sequence[Figure], ok: Sequence[bool]) -> bool:
+    """A sum or difference of two supported figures of the same sentence (e.g. 1135.1−965=170.1亿元)."""
+    backed = [f for f, good in zip(figs, ok, strict=True) if good and f is not fig]
+    for i, a in enumerate(backed):
+        for b in backed[i + 1 :]:
+            if fig.kind == "number" and fig.unit == "年" and a.kind == b.kind == "year":
+                candidates = [abs(a.value - b.value)]
+            elif same_kind_unit(a, fig) and same_kind_unit(b, fig):
+                candidates = [a.value + b.value, abs(a.value - b.value)]
+            else:
+                continue
+            if any(abs(c - fig.value) <= 1e-6 * max(1.0, abs(c)) for c in candidates):
+                return True
+    return False
+
+
+def check_claim(
+    claim: Claim,
+    passages: Sequence[Hit],
+    q_periods: set[str],
+    q_scopes: set[str],
+    yes_no: bool,
+    framed: set[tuple[float, str]] = frozenset(),  # type: ignore[assignment]
+    entity: str = "",
+    terms: Sequence[str] = (),
+    q_parts: frozenset[str] = frozenset(),
+) -> tuple[ClaimCheck, tuple[int, ...]]:
+    """Check one sentence; returns the check and the citation numbers it should carry."""
+    plain = strip_markers(claim.text)
+    figs = extract_figures(plain)
+    c_periods = periods_in(plain) or q_periods
+    c_parts = frozenset(precise_periods(plain)) if periods_in(plain) else q_parts
+    c_scopes = scopes_in(plain) or q_scopes
+    cites = tuple(n for n in claim.cites if 1 <= n <= len(passages))
+    checks: list[FigureCheck] = []
+    ok: list[bool] = []
+    extra: list[int] = []
+    for f in figs:
+        if (f.value, f.unit) in framed:
+            checks.append(FigureCheck(raw=f.raw, supported=True, reason="framing"))
+            ok.append(True)
+            continue
+        result = FigureCheck(raw=f.raw, supported=False, reason="uncited" if not cites else "not_found")
+        reasons = []
+        for n in cites:
+            r = _check_in_passage(f, plain, c_periods, c_scopes, passages[n - 1].chunk, c_parts)
+            if not r:
+                result = FigureCheck(raw=f.raw, supported=True, passage=n)
+                if f.kind != "year":
+                    # Another passage stating the same figure for the same metric, period and scope is a
+                    # second source: cited too, so a reader sees every place the documents say it.
+                    extra += [
+                        m
+                        for m in range(1, len(passages) + 1)
+                        if m not in cites
+                        and not _check_in_passage(f, plain, c_periods, c_scopes, passages[m - 1].chunk, c_parts)
+                    ]
+                break
+            reasons.append(r)
+        else:
+            # Small models often cite the wrong number: a figure fully backed by another given
+            # passage is kept, and that passage's number is added to the sentence.
+            for n in range(1, len(passages) + 1):
+                if n not in cites and not _check_in_passage(
+                    f, plain, c_periods, c_scopes, passages[n - 1].chunk, c_parts
+                ):
+                    result = FigureCheck(raw=f.raw, supported=True, passage=n, reason="recited")
+                    extra.append(n)
+                    break
+            else:
+                if reasons:
+                    order = ("period", "scope", "metric", "not_found")
+                    result = FigureCheck(raw=f.raw, supported=False, reason=min(reasons, key=order.index))
+        checks.append(result)
+        ok.append(result.supported)
+    for i, f in enumerate(figs):
+        if not ok[i] and checks[i].reason in ("not_found", "uncited") and _derived(f, figs, ok):
+            checks[i] = FigureCheck(raw=f.raw, supported=True, reason="derived")
+    all_cites = cites + tuple(n for n in dict.fromkeys(extra) if n not in cites)
+    # Keep only the citations that back something: a passage cited for a figure it does not hold is noise.
+    backing = [c.passage for f, c in zip(figs, checks, strict=True) if c.passage and f.kind != "year"] + extra
+    if backing:
+        all_cites = tuple(n for n in all_cites if n in backing)
+
+    reason = ""
+    if not all_cites:
+        # No figure to anchor it and no citation: give it the passage it plainly restates, if any.
+        best = max(
+            range(1, len(passages) + 1),
+            default=0,
+            key=lambda n: overlap(bigrams(plain), bigrams(passages[n - 1].chunk.text)),
+        )
+        if not figs and best and overlap(bigrams(plain), bigrams(passages[best - 1].chunk.text)) >= 0.8:
+            all_cites = (best,)
+        else:
+            reason = "uncited"
+    if not reason and not all(c.supported for c in checks):
+        reason = "unsupported_figure"
+    if not reason and not figs:
+        grams = bigrams(plain)
+        if max(overlap(grams, bigrams(passages[n - 1].chunk.text)) for n in all_cites) < GROUNDING_MIN_OVERLAP:
+            reason = "not_grounded"
+    if not reason and entity and entity not in plain and not _about(entity, figs, checks, passages):
+        reason = "other_subject"  # a true figure of the zone is no answer to "中科可控营收多少"
+    named = [t for t in terms if t in unquoted(plain)]
+    if not reason and named and not _stated_with(named, figs, checks, passages, framed):
+        reason = "other_subject"  # 8家 of the next sentence's list is not a count of “2020江苏省百强创新型企业”
+    years = {str(int(f.value)) for f in figs if f.kind == "year"}
+    q_years = {p for p in q_periods if p.isdigit()}
+    if not reason and years and q_years and not (years & q_years) and not yes_no:
+        reason = "off_period"
+    return ClaimCheck(claim=claim, supported=not reason, figures=tuple(checks), reason=reason), all_cites
+
+
+def _about(entity: str, figs: Sequence[Figure], checks: Sequence[FigureCheck], passages: Sequence[Hit]) -> bool:
+    """Whether a passage states one of the claim's (non-year) figures in a sentence about `entity`;
+    a claim without such figures passes (its grounding is checked by overlap)."""
+    backed = [(f, c.passage) for f, c in zip(figs, checks, strict=True) if c.passage and f.kind != "year"]
+    if not backed:
+        return True
+    for f, n in backed:
+        text = passages[n - 1].chunk.text
+        if any(names(text, g.start, entity) for g in extract_figures(text) if same_figure(f, g)):
+            return True
+    return False
+
+
+def _stated_with(
+    terms: Sequence[str],
+    figs: Sequence[Figure],
+    checks: Sequence[FigureCheck],
+    passages: Sequence[Hit],
+    framed: set[tuple[float, str]],
+) -> bool:
+    """Whether each (non-year, non-framing) figure of a claim naming a quoted term is backed by a passage
+    sentence that names the term itself: a quoted name binds tighter than a subject ("其…" does not carry it)."""
+    for f, c in zip(figs, checks, strict=True):
+        if f.kind == "year" or not c.passage or (f.value, f.unit) in framed:
+            continue
+        text = passages[c.passage - 1].chunk.text
+        sentences = [
+            unquoted(re.sub(r"\s", "", text[s:e]))
+            for s, e in sentence_spans(text, _SENTENCE)
+            if any(s <= g.start < e for g in extract_figures(text) if same_figure(f, g))
+        ]
+        if not any(re.sub(r"\s", "", t) in sent for t in terms for sent in sentences):
+            return False
+    return True

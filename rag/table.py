@@ -1,0 +1,71 @@
+"""Table rows as data: a row's indicator, its cells with their columns, and the sentence each cell states.
+
+Rows come from `rag.clean` as ``<caption>｜<name column>：<name>｜<column>：<value>…`` (a 表1 of a plan, or a
+plain-text indicator table of a notice). A cell is read as "<indicator><value><unit>" for the period its
+column names; a column of targets (目标, 预期) holds no achieved value.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.dating import periods_in
+from rag.numbers import extract_figures
+from rag.types import Chunk, Figure
+
+
+def table_row(chunk: Chunk) -> tuple[str, list[tuple[str, str]]]:
+    """A table row's indicator name (unit in brackets) and its (column, value) cells.
+
+    >>> t = "表1 指标｜指标名称：孵化器数（个）｜2020年完成值：140"
+    >>> table_row(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))
+    ('孵化器数（个）', [('2020年完成值', '140')])
+    """
+    cells = chunk.text.split("｜")
+    name = cells[1].split("：", 1)[-1] if len(cells) > 2 else ""
+    return name, [(column, value) for column, _, value in (cell.rpartition("：") for cell in cells[2:])]
+
+
+def indicator_label(name: str) -> str:
+    """An indicator name without its bracketed unit: "孵化器数（个）" → "孵化器数"."""
+    return re.sub(r"[（(][^（()）]*[）)]", "", name)
+
+
+def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str], str]]:
+    """A table row's values as sentences: (text, its figure, the column's periods, the column's name).
+
+    "表1 …｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2" has the value 6.2
+    read as "海内外高层次人才6.2万人", for 2025 (the unit sits in the indicator's name, the year in the column's).
+
+    >>> t = "表1 指标｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2"
+    >>> [(s, f.raw, sorted(p)) for s, f, p, _ in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
+    [('海内外高层次人才4.5万人', '4.5万人', ['2020']), ('海内外高层次人才6.2万人', '6.2万人', ['2025'])]
+    """
+    name, cells = table_row(chunk)
+    unit = re.search(r"[（(]([^（()）]*)[）)]$", name)
+    label = indicator_label(name)
+    out = []
+    for column, value in cells:
+        synth = label + value + (unit.group(1) if unit else "")
+        for g in [g for g in extract_figures(synth) if g.start >= len(label)][:1]:
+            out.append((synth, g, periods_in(column), column))
+    return out
+
+
+_TARGET_COLUMN = re.compile(r"目标|预期|规划|计划")
+
+
+def is_target_column(column: str) -> bool:
+    """A table column of targets ("2025年目标值", "2026年目标"), not of achieved values."""
+    return bool(_TARGET_COLUMN.search(column))
+
+
+def row_sentence(chunk: Chunk) -> str:
+    """A table row as a sentence a reader (and the verifier) reads: each value with its column, the
+    indicator and its unit, in place of the row's raw cells.
+
+    >>> t = "表 主要指标｜指标名称：技术合同成交额（亿元）｜2025年：18.7｜2026年目标：21"
+    >>> row_sentence(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))
+    '2025年技术合同成交额18.7亿元；2026年目标技术合同成交额21亿元'
+    """
+    return "；".join(f"{column}{synth}" for synth, _, _, column in table_cells(chunk))

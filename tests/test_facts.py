@@ -1,0 +1,199 @@
+"""The facts layer: figures bound once at index time, read with the same grammar the verifier uses.
+
+Staged passages test each failure class of the facts issue in general form (no seed wording); the seed
+tests check every bound fact against its source span."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import text_hit
+
+from rag.arith import derive
+from rag.bind import bind, bind_chunk
+from rag.chunk import chunk_document
+from rag.clean import clean
+from rag.dating import governing_periods
+from rag.facts import FactStore
+from rag.frame import frame
+from rag.load import load_file
+from rag.numbers import extract_figures
+from rag.period import report_period
+from rag.premise import check_premise
+from rag.quote import extractive_answer
+from rag.rewrite import rewrite
+from rag.settings import ROOT, Settings
+from rag.types import Chunk, Document, Hit, Message
+from rag.verify import verify
+
+
+def _chunk(text: str, report: str = "", scope: str = "zone") -> Chunk:
+    return Chunk("c", "d.txt", "T", "", text, 0, len(text), (), scope, source=text, report=report)
+
+
+# ------------------------------------------------------------ 1. periods from the document, not from passing dates
+
+
+def test_a_bare_half_year_takes_the_reporting_year_not_the_last_year_mentioned():
+    text = "锐联公司成立于2015年。上半年，全区实现地区生产总值587.3亿元，同比增长5.8%。"
+    facts = {f.raw: f for f in bind_chunk(_chunk(text, report="2026上半年"))}
+    assert facts["587.3亿元"].period == "2026上半年"
+
+
+def test_an_event_date_dates_only_its_own_clause():
+    text = "2025年，全区高新技术企业达968家。锐联公司成立于2015年，现有员工1460人，计划2027年建成二期。"
+    c = _chunk(text)
+    assert governing_periods(c, text.index("1460")) == {"2025"}
+    assert {f.raw: f.period for f in bind_chunk(c)}["1460人"] == "2025"
+
+
+def test_a_plan_period_mentioned_in_passing_does_not_date_the_next_sentence():
+    text = "2025年，全区地区生产总值1196.8亿元，为“十四五”画上句号。上半年，一般公共预算收入41.3亿元。"
+    facts = {f.raw: f for f in bind_chunk(_chunk(text, report="2026上半年"))}
+    assert facts["1196.8亿元"].period == "2025"
+    assert facts["41.3亿元"].period == "2026上半年"
+
+
+def test_reporting_period_comes_from_title_then_lead_then_dateline():
+    assert report_period("某区上半年主要经济指标", "2026年7月18日\n近日，某区2026年上半年数据出炉。") == "2026上半年"
+    assert report_period("某市2025年统计公报", "2026年3月\n全市实现地区生产总值…") == "2025"
+    assert report_period("某区经济运行情况", "2027年1月5日\n全区经济运行平稳。") == "2027"
+
+
+def test_a_half_year_figure_never_answers_for_the_whole_year_or_another_part():
+    text = "上半年，全区实现地区生产总值587.3亿元，同比增长5.8%。"
+    hit = Hit(Chunk("c", "d.txt", "T", "", text, 0, len(text), ("2026上半年",), "zone", report="2026上半年"), 1.0)
+    assert verify("2026年前三季度地区生产总值587.3亿元[1]。", [hit], "2026年前三季度GDP是多少？").refused
+    assert verify("地区生产总值587.3亿元[1]。", [hit], "2026年GDP是多少？").refused
+    kept = verify("2026年上半年地区生产总值587.3亿元[1]。", [hit], "2026年上半年GDP是多少？")
+    assert not kept.refused and "587.3" in kept.text
+
+
+# ------------------------------------------------------------------ 2. arithmetic over operands of one metric and kind
+
+
+def test_no_sum_or_change_of_a_whole_and_its_part():
+    answer = "全年完成专利授权3126件，其中发明专利授权842件[1]。"
+    assert derive("专利授权比上年多了多少件？", answer) == ""
+    assert derive("专利授权一共多少件？", answer) == ""
+
+
+def test_no_change_between_two_sorts_of_one_kind():
+    answer = "电子信息产业产值4063.5亿元[1]；装备制造产业产值2392.7亿元[1]。"
+    assert derive("产值增加了多少？", answer) == ""
+
+
+def test_the_same_metric_with_more_words_is_still_combined():
+    answer = "2021年乐美包装增资5000万美元[1]；2023年增资1亿美元[1]。"
+    assert "1.5亿美元" in derive("两次增资加起来一共多少？", answer)
+
+
+# ------------------------------------------------------------------ 3. a quote must state what is asked
+
+
+def test_a_fallback_quote_for_an_amount_question_states_an_amount():
+    note = "地区生产总值、各产业增加值绝对数按现价计算，增长速度按可比价格计算。"
+    assert extractive_answer("全市地区生产总值一共多少？", [text_hit(note, scope="city")]) == ""
+
+
+def test_the_quote_prefers_the_figure_whose_own_metric_is_asked():
+    row = "表 主要指标｜指标名称：研发经费投入占地区生产总值比重（%）｜2025年：4.6｜2026年目标：4.8"
+    text = "2025年，全区实现地区生产总值1196.8亿元，同比增长5.4%。"
+    hits = [text_hit(row, kind="table_row", periods=("2025",)), text_hit(text, periods=("2025",))]
+    assert "1196.8" in extractive_answer("2025年全区GDP是多少？", hits)
+
+
+# ------------------------------------------------------------------ 4. a plain-text indicator table becomes table facts
+
+
+PLAIN_TABLE = """某区科技创新扶持办法
+
+附表 主要指标
+
+指标名称  2025年  2026年目标
+研发经费投入占地区生产总值比重（%）  4.6  4.8
+技术合同成交额（亿元）  18.7  21
+科创载体空间（万平方米）  286  300
+"""
+
+
+def test_a_plain_text_table_becomes_rows_and_table_facts_with_target_and_actual():
+    doc = Document("notice.txt", "notice.txt", PLAIN_TABLE, "")
+    rows = [s for s in clean(doc) if s.kind == "table_row"]
+    assert len(rows) == 3 and "技术合同成交额（亿元）｜2025年：18.7｜2026年目标：21" in rows[1].text
+    facts = [f for f in bind(chunk_document(doc, Settings())) if f.table]
+    by = {(f.metric, f.period): f for f in facts}
+    assert by[("技术合同成交额", "2025")].kind == "actual" and by[("技术合同成交额", "2025")].raw == "18.7亿元"
+    assert by[("技术合同成交额", "2026")].kind == "target"
+    for f in facts:  # every cell's value is in the row's source span
+        assert re.sub(r"[^\d.]", "", f.raw) in PLAIN_TABLE[f.start : f.end]
+
+
+def test_a_target_cell_never_confirms_an_achieved_value():
+    row = "表 主要指标｜指标名称：技术合同成交额（亿元）｜2025年：18.7｜2026年目标：21"
+    premise = check_premise("附表上说技术合同成交额2026年已经到21亿了？", [text_hit(row, kind="table_row")])
+    assert premise is not None and not premise.agrees and "18.7" in premise.sentence
+    assert check_premise("技术合同成交额2026年目标是21亿吗？", [text_hit(row, kind="table_row")]).agrees
+
+
+# ------------------------------------------------------------------ 5. false premises, 6. follow-ups
+
+
+def test_hearsay_asked_with_a_rising_tone_is_checked_as_a_premise():
+    text = "上半年，全区实现地区生产总值587.3亿元，同比增长5.8%。"
+    premise = check_premise("听说全区上半年GDP破700亿了？", [text_hit(text)])
+    assert premise is not None and not premise.agrees and premise.source == "587.3亿元"
+
+
+def test_a_follow_up_that_only_compares_keeps_the_subject_it_follows():
+    history = [Message("user", "高新区2025年专利授权多少件？"), Message("assistant", "6214件[1]。")]
+    assert rewrite("比上年多多少？", history) == "高新区2025年专利授权比上年多多少？"
+    assert rewrite("那比2024年底多了几家？", [Message("user", "有效高企2025年底有多少家？")]) == (
+        "有效高企2025年底比2024年底多了几家？"
+    )
+
+
+def test_a_question_asking_two_periods_gets_a_quote_for_each():
+    hits = [
+        text_hit("2024年，全区有效高企总量达856家。", periods=("2024",)),
+        text_hit("2025年，全区有效高企总数达到968家。", periods=("2025",)),
+    ]
+    f = frame("有效高企2024年底和2025年底分别是多少家？")
+    assert len(f.parts) == 2
+    out = verify("有效高企分别为800家和900家[1]。", hits, f).text  # the model's figures are dropped
+    assert "856" in out and "968" in out
+
+
+# ------------------------------------------------------------------ the store
+
+
+def test_conflicts_are_a_group_by_and_series_are_in_period_order():
+    text_a = "2024年，全区实现地区生产总值1135.1亿元。2021年，全区地区生产总值965亿元。"
+    text_b = "2024年，全区实现地区生产总值1200亿元。"
+    facts = bind_chunk(_chunk(text_a)) + bind_chunk(Chunk("c2", "e.txt", "T", "", text_b, 0, len(text_b), (), "zone"))
+    store = FactStore(facts)
+    assert [f.period for f in store.series("GDP", "zone")] == ["2021", "2024", "2024"]
+    [group] = store.conflicts()
+    assert {f.raw for f in group} == {"1135.1亿元", "1200亿元"}
+    assert [f.raw for f in store.latest("地区生产总值", "zone")] == ["1135.1亿元", "1200亿元"]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "seeds").glob("*.txt")), ids=lambda p: p.name[:3])
+def test_every_seed_fact_is_stated_in_its_source_span_with_its_unit(path: Path):
+    doc = load_file(path)
+    facts = bind(chunk_document(doc, Settings()))
+    assert facts
+    for f in facts:
+        span = re.sub(r"\s", "", doc.text[f.start : f.end])
+        if f.table:  # a row: the value is one of its cells
+            assert re.sub(r"[^\d.]", "", f.raw) in re.sub(r"[^\d. ]", " ", doc.text[f.start : f.end]).split()
+            continue
+        figure = re.sub(r"\s", "", f.raw)
+        stated = extract_figures(span)
+        assert any(g.unit == f.unit and abs(g.value - f.value) < 1e-6 * max(1, abs(g.value)) for g in stated), (
+            f.raw,
+            span,
+        )
+        assert re.sub(r"^[^\d一二三四五六七八九十两]+", "", figure)[:3] in span
