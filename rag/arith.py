@@ -32,7 +32,7 @@ from rag.numbers import extract_figures
 from rag.profile import active
 from rag.prompt import load_prompts
 from rag.table import table_cells
-from rag.types import Figure, Hit
+from rag.types import Fact, Figure, Hit
 
 _MAGNITUDES = ((1e8, "亿"), (1e4, "万"))
 # Share of one figure's metric bigrams the other's must hold to combine them: one names the same thing with
@@ -42,7 +42,7 @@ SAME_METRIC = 0.8
 _OF_WHICH_PART = re.compile(r"^[^。；;！？!?]*?其中")  # the second figure is a part of the first
 
 
-def _format(value: float, like: Figure) -> str:
+def format_value(value: float, like: Figure | Fact) -> str:
     """`value` in the magnitude style of the figures it came from (亿 / 万 / plain)."""
     unit = like.unit
     for size, word in _MAGNITUDES:
@@ -82,7 +82,7 @@ def derive(question: str, answer: str) -> str:
     if op == "−" and a.value < b.value:
         a, b = b, a
     value = a.value + b.value if op == "+" else a.value - b.value
-    expr = f"{a.raw} {op} {b.raw} = {_format(value, a if '亿' in a.raw else b)}"
+    expr = f"{a.raw} {op} {b.raw} = {format_value(value, a if '亿' in a.raw else b)}"
     return Template(load_prompts("premise")["arithmetic"]).substitute(expression=expr)
 
 
@@ -161,7 +161,7 @@ def _growth_to(sent: str, figs: Sequence[Figure], plans: set[str]) -> tuple[Figu
             continue
         target = f"“{max(earlier, key=order.index)}”末"
         if a.kind == b.kind == "number" and a.unit == b.unit:
-            return a, target, f"{b.raw} − {a.raw} = {_format(b.value - a.value, b)}"
+            return a, target, f"{b.raw} − {a.raw} = {format_value(b.value - a.value, b)}"
         if a.unit == "百分点" and b.kind == "percent":  # "增长0.75个百分点，提高到3.7%"
             return a, target, f"{b.raw} − {a.raw} = {_num(round(b.value - a.value, 6))}%"
     return None
@@ -181,7 +181,7 @@ def _times(sent: str, figs: Sequence[Figure]) -> tuple[Figure, str, str] | None:
     n = float(m.group("n"))
     if base is None or times is None or n <= 0:
         return None
-    return times, f"{year.group(1)}年", f"{base.raw} ÷ {m.group('n')} = {_format(base.value / n, base)}"
+    return times, f"{year.group(1)}年", f"{base.raw} ÷ {m.group('n')} = {format_value(base.value / n, base)}"
 
 
 def _baselines(question: str, passages: Sequence[Hit]) -> list[tuple[float, str]]:
@@ -320,7 +320,7 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
     if a.unit != b.unit:
         return ""
     return _render(
-        f"{qa}，{qb}", f"{years[0]}年至{years[1]}年的变化", f"{b.raw} − {a.raw} = {_format(b.value - a.value, b)}"
+        f"{qa}，{qb}", f"{years[0]}年至{years[1]}年的变化", f"{b.raw} − {a.raw} = {format_value(b.value - a.value, b)}"
     )
 
 
@@ -345,7 +345,9 @@ def _remainder(question: str, passages: Sequence[Hit]) -> str:
                 continue
             span = next((s, e) for s, e in _clauses(text) if s <= part.start < e)
             quote = _quote(text, (span[0], part.end), n)
-            return _render(quote, "其余部分", f"{total.raw} − {part.raw} = {_format(total.value - part.value, total)}")
+            return _render(
+                quote, "其余部分", f"{total.raw} − {part.raw} = {format_value(total.value - part.value, total)}"
+            )
     return ""
 
 

@@ -26,7 +26,7 @@ from rag.settings import Settings
 from rag.types import Chunk, Document, Scope, Section
 
 # Bump when chunk boundaries or metadata change: the index manifest records it and rebuilds.
-CHUNKER_VERSION = "sent-pack/5"
+CHUNKER_VERSION = "sent-pack/6"
 
 _SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)]*|\n")
 _CLAUSE_END = re.compile(r"[，,、：:]")

@@ -61,6 +61,7 @@ _SENTENCE_END = ("。", "！", "？", "!", "?", "…")
 _CLOSERS = "”’」』）)】》\"'"
 _FRONT_MATTER = {"前言", "目录", "序言", "引言", "序", "摘要"}
 _BYLINE = re.compile(r"^▶|记者|通讯员")
+_DATELINE = re.compile(r"^\s*(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?\s*$")
 _VALUE = r"[＞>＜<≥≤约~]?[-+]?\d+(?:\.\d+)?%?"
 
 
@@ -257,8 +258,8 @@ def _heading_text(s: str) -> str:
 def _ends_paragraph(s: str, fills_column: bool) -> bool:
     """Whether a line ends its paragraph: sentence punctuation, allowing for closing quotes."""
     core = s.rstrip(_CLOSERS)
-    if core.endswith(_SENTENCE_END):
-        return True
+    if core.endswith(_SENTENCE_END) or _DATELINE.match(s):
+        return True  # a sentence's end, or a dateline ("2026年10月20日") standing alone
     if core != s:
         return False  # 《苏州市“十四五” | 科技发展规划》: a quote closed mid-sentence
     if core.endswith(("；", "：", ";", ":")):

@@ -5,7 +5,7 @@ or call the same thing by different names ("“高新事·高兴办”营商环�
 A journalist must see both rather than have one picked silently. After `verify`, every figure an
 answer kept is traced to its occurrence in the passage that backs it; any *other* passage sentence
 whose figure is comparable (same kind and unit), whose metric words match both ways, and whose
-period and scope are the same, is a conflicting source. Figures with a qualifier (突破, ＞, 近…)
+period and scope are the same, in another document, is a conflicting source. Figures with a qualifier (突破, ＞, 近…)
 are bounds, not values, and never conflict.
 
 >>> from rag.types import Chunk, Hit
@@ -63,6 +63,8 @@ def _rivals(n: int, g: Figure, passages: Sequence[Hit]) -> list[tuple[int, str]]
     out = []
     for m, hit in enumerate(passages, start=1):
         other = hit.chunk
+        if other.doc == chunk.doc:
+            continue  # one report states two figures of one wording for two subjects (a project, a class of them)
         for h in extract_figures(other.text):
             if h.op or same_figure(g, h) or not comparable(g, h):
                 continue

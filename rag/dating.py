@@ -58,9 +58,12 @@ def part_fits(asked: set[str] | frozenset[str], chunk: Chunk, pos: int) -> bool:
             wanted.setdefault(a[:4], set()).add(a[4:])
     if not wanted:
         return True
+    found: dict[str, set[str]] = {}
     for m in governing_mentions(chunk, pos):
-        year, part = m.label[:4], m.label[4:].removesuffix("目标")
-        if year in wanted and part not in wanted[year]:
+        found.setdefault(m.label[:4], set()).add(m.label[4:].removesuffix("目标"))
+    for year, parts in found.items():
+        named = parts - {""} or parts  # "2026年10月20日前三季度": the part, not the bare year, dates it
+        if year in wanted and not named & wanted[year]:
             return False
     return True
 

@@ -79,6 +79,8 @@ class FactStore:
     def latest(self, metric: str, scope: str) -> list[Fact]:
         """The achieved values of the latest period the documents report for `metric` in `scope`."""
         actual = [f for f in self.series(metric, scope) if f.kind == "actual" and f.period]
+        # A plan period ("十四五") is no point in time: a report dated only by it is not newer than a year's.
+        actual = [f for f in actual if f.period[:4].isdigit()] or actual
         if not actual:
             return []
         top = max(period_key(f.period) for f in actual)
@@ -100,6 +102,32 @@ class FactStore:
         period = latest[0].period
         label = f"{period[:4]}年{period[4:]}" if period[:4].isdigit() else period
         return f"{label}{question}"
+
+    def change(self, metric: str, scope: str, years: Sequence[str]) -> tuple[Fact, Fact] | None:
+        """The metric's achieved whole-year amounts for two years, one value each however many documents
+        state it, of one canonical metric and unit; None when either year has none, or several values.
+
+        >>> from rag.types import Fact
+        >>> def f(v, y):
+        ...     return Fact(y, "a.txt", "c", "地区生产总值", "地区生产总值", y, "zone", v * 1e8, "元", f"{v}亿元", "",
+        ...                 "actual", "number", "高新区", "", 0, 0)
+        >>> [x.raw for x in FactStore([f(1135.1, "2024"), f(1196.8, "2025")]).change("GDP", "zone", ("2024", "2025"))]
+        ['1135.1亿元', '1196.8亿元']
+        """
+        pair = []
+        for year in years:
+            found = [
+                f
+                for f in self.select(metric, scope, period=year, kind="actual")
+                if f.figure_kind == "number" and not f.qualifier and not f.table
+            ]
+            if len({round(f.value, 6) for f in found}) != 1:
+                return None
+            pair.append(found[0])
+        a, b = pair
+        if a.unit != b.unit or a.metric_id != b.metric_id or not a.unit:
+            return None
+        return a, b
 
     def conflicts(self, facts: Sequence[Fact] | None = None) -> list[tuple[Fact, ...]]:
         """Groups of facts with one metric id, period, area, kind and unit but different values."""

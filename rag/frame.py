@@ -174,10 +174,30 @@ def states_unit_for(unit: str, key: set[str], answer: str) -> bool:
     """`states_asked_unit` with the question's unit and key already read (callers scoring many sentences)."""
     if not unit:
         return True
+    return _states_for(unit, key, answer)
+
+
+def states_asked_metric(fr: Frame, answer: str) -> bool:
+    """False when a "多少" question names a metric and no figure of the answer is stated for it: the zone's
+    GDP, however true, does not answer "一般公共预算收入有多少？".
+
+    >>> states_asked_metric(frame("上半年一般公共预算收入有多少？"), "上半年，实现地区生产总值587.3亿元[1]。")
+    False
+    >>> states_asked_metric(frame("上半年一般公共预算收入有多少？"), "上半年，一般公共预算收入41.3亿元[1]。")
+    True
+    """
+    if fr.asks != "amount" or fr.unit or not fr.key:
+        return True
+    return _states_for("", set(fr.key), answer)
+
+
+def _states_for(unit: str, key: set[str], answer: str) -> bool:
     plain = strip_markers(answer)
     for f in extract_figures(plain):
-        if not _states_unit(unit, f.raw):
+        if f.kind == "year" or (unit and not _states_unit(unit, f.raw)):
             continue
+        if unit == "钱":
+            return True  # "多少钱" names no metric: any amount of money answers it
         ctx = passage_context(plain, f) | claim_metric(plain, f)
         if not ctx or max(overlap(key, ctx), overlap(ctx, key)) >= ASKED_METRIC_MIN:
             return True

@@ -116,7 +116,11 @@ def period_mentions(text: str, report: str = "") -> list[Mention]:
         framing = bool(_FRAME_BEFORE.match(text[s_lo:a]) and not _NOT_FRAMING.match(text[b:])) or bool(
             _FRAME_BEFORE.match(text[c_lo:a]) and _STANDALONE.match(text[b:])
         )
-        event = bool(_EVENT_BEFORE.search(text[max(0, a - 6) : a]) or _EVENT_AFTER.match(text[b : b + 12]))
+        # "自2019年落地…以来" dates everything since: not an event's date but the start of a period.
+        since = text[max(0, a - 1) : a] in ("自", "从") or "以来" in text[b : b + 16]
+        event = not since and bool(
+            _EVENT_BEFORE.search(text[max(0, a - 6) : a]) or _EVENT_AFTER.match(text[b : b + 12])
+        )
         out.append(Mention(a, b, label, framing, target, event))
     return out
 

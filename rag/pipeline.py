@@ -22,10 +22,10 @@ from dataclasses import replace
 from string import Template
 from typing import Any
 
-from rag.arith import derive, infer
+from rag.arith import derive, format_value, infer
 from rag.cite import resolve_citations
 from rag.conflict import conflicts, name_conflicts
-from rag.frame import ASKING
+from rag.frame import ASKING, frame
 from rag.grammar import is_yes_no, metric_core, scopes_in
 from rag.index import IndexUnusable
 from rag.locate import locate, table_cell
@@ -151,6 +151,11 @@ class Pipeline:
         # What the passages imply but never state (an earlier value, years between two events) is computed
         # by code, operands shown: it replaces a refusal and completes an answer that lists only the parts.
         inferred = infer(standalone, passages)
+        if not inferred and not derive(standalone, ver.text):
+            # "2025年比2024年多了多少？" when the passages hold only one of the years: the facts of the whole
+            # corpus give both, and their passages join the sources.
+            inferred, extra = self._change_from_facts(standalone, passages, "" if ver.refused else ver.text)
+            passages, hits = (*passages, *extra), (*hits, *extra)
         if ver.refused and not inferred:
             # "两次增资加起来一共多少？" refused or miscomputed by the model: the operands quoted, code adds them.
             quote = extractive_answer(standalone, passages, max_sentences=2)
@@ -170,6 +175,38 @@ class Pipeline:
                     ver, text=ver.text + computed, citations=tuple(resolve_citations(ver.text + computed, passages))
                 )
         yield done(ver.text, ver.refused, ver, first)
+
+    def _change_from_facts(
+        self, question: str, passages: Sequence[Hit], answer: str = ""
+    ) -> tuple[str, tuple[Hit, ...]]:
+        """A change between two years the question asks for, computed from the facts bound at index time:
+        (the operands the answer does not state yet, quoted with their sources, and the computation; the
+        passages added for them)."""
+        fr = frame(question)
+        years = sorted(p for p in fr.periods if p.isdigit())
+        if fr.operation != "diff" or len(years) != 2 or len(fr.scopes) > 1:
+            return "", ()
+        scope = next(iter(fr.scopes), active().scope_ids()[0])
+        try:
+            store, chunks = self.retriever.facts, {c.id: c for c in self.retriever.chunks}
+        except IndexUnusable:
+            return "", ()
+        pair = store.change(metric_core(ASKING.sub(" ", question)), scope, years)
+        if pair is None or any(f.chunk_id not in chunks for f in pair):
+            return "", ()
+        listed = [h.chunk.id for h in passages]
+        extra: list[Hit] = []
+        quotes = []
+        for f in pair:
+            if f.chunk_id not in listed:
+                extra.append(Hit(chunk=chunks[f.chunk_id], score=0.0))
+                listed.append(f.chunk_id)
+            if f.raw not in answer:
+                quotes.append(f"{f.sentence.rstrip('。；;，,')}[{listed.index(f.chunk_id) + 1}]")
+        a, b = pair
+        expression = f"{b.raw} − {a.raw} = {format_value(b.value - a.value, a if '亿' in a.raw else b)}"
+        computed = Template(load_prompts("premise")["arithmetic"]).substitute(expression=expression)
+        return ("；".join(quotes) + "。" if quotes else "") + computed, tuple(extra)
 
     def _date_latest(self, question: str) -> str:
         """ "现在/目前/最新…" with no period: the newest period the documents report for the asked metric, across

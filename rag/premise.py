@@ -53,6 +53,8 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
         for n, hit in enumerate(passages, start=1):
             chunk = hit.chunk
             if chunk.kind == "table_row":
+                if q_scopes and chunk.scope != "unknown" and chunk.scope not in q_scopes:
+                    continue  # another area's table
                 cand = _table_candidate(q, fig, metric, periods, n, chunk)
                 if cand is not None and (best is None or cand[0] > best[0]):
                     best = cand

@@ -22,6 +22,7 @@ from rag.query import defines_bonus, exact_bonus
 from rag.table import row_sentence
 from rag.types import Hit
 
+_REFERS_BACK = re.compile(r"(?:该|其|此|这一?|上述)(?:项目|公司|企业|园区|基地|平台|设备|产品|中心|机构|工程)?")
 _WANTS_FIGURE = re.compile(r"多少|几|多大|多高|比重|比例|排名|第几|增长|增速")
 
 EXTRACTIVE_MIN_SCORE = 0.35  # fallback quote: share of the question's key bigrams in the sentence
@@ -61,8 +62,9 @@ def extractive_answer(
     scored: list[tuple[float, int, str]] = []
     for n, hit in enumerate(passages, start=1):
         chunk = hit.chunk
+        prev = ""
         for s, e in sentence_spans(chunk.text, _SENTENCE):
-            sent = chunk.text[s:e]
+            sent, before, prev = chunk.text[s:e], prev, chunk.text[s:e]
             if q_periods and not (q_periods & (periods_in(sent) or governing_periods(chunk, s))):
                 continue
             if strict and not part_fits(fr.parts, chunk, _first_figure(sent, s)):
@@ -78,7 +80,9 @@ def extractive_answer(
                 continue  # "多少" answered by a sentence with no amount answers nothing
             # The threshold counts word overlap and a definition of the quoted term; exact matches
             # (figures, long shared runs) only rank, so they never turn a refusal into a quote.
-            score = overlap(key, bigrams(sent)) + defines_bonus(question, sent)
+            # "该项目总投资42亿元": a sentence that refers back is about what the sentence before it names.
+            words = bigrams(before + sent) if _REFERS_BACK.match(sent.lstrip()) else bigrams(sent)
+            score = overlap(key, words) + defines_bonus(question, sent)
             figs = [f for f in extract_figures(sent) if f.kind != "year"]
             if wants_figure and figs:
                 score += 0.1

@@ -27,6 +27,7 @@ from rag.grammar import (
     scopes_in,
 )
 from rag.numbers import extract_figures, same_figure
+from rag.period import period_mentions
 from rag.table import table_cells
 from rag.types import Chunk, Claim, ClaimCheck, Figure, FigureCheck, Hit
 
@@ -135,8 +136,10 @@ def check_claim(
     """Check one sentence; returns the check and the citation numbers it should carry."""
     plain = strip_markers(claim.text)
     figs = extract_figures(plain)
-    c_periods = periods_in(plain) or q_periods
-    c_parts = frozenset(precise_periods(plain)) if periods_in(plain) else q_parts
+    # An event's date in the claim ("计划2027年建成") is not the period its figures are stated for.
+    dated = [m for m in period_mentions(plain) if not m.event]
+    c_periods = {m.label[:4] if m.label[:4].isdigit() else m.label for m in dated} & periods_in(plain) or q_periods
+    c_parts = frozenset(precise_periods(plain)) if dated else q_parts
     c_scopes = scopes_in(plain) or q_scopes
     cites = tuple(n for n in claim.cites if 1 <= n <= len(passages))
     checks: list[FigureCheck] = []

@@ -42,7 +42,7 @@ from rag.cite import (
     with_cites,
 )
 from rag.entity import subject
-from rag.frame import ASKING, Frame, as_frame, split_frame, states_unit_for
+from rag.frame import ASKING, Frame, as_frame, split_frame, states_asked_metric, states_unit_for
 from rag.grammar import core, expand, is_yes_no
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import REFUSAL
@@ -80,7 +80,9 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
             said_refusal = True
             checks.append(ClaimCheck(claim=claim, supported=False, reason="refusal"))
             continue
-        check, cites = check_claim(claim, passages, q_periods, q_scopes, yes_no, framed, entity, fr.names, fr.parts)
+        check, cites = check_claim(
+            claim, passages, q_periods, q_scopes, yes_no, framed, entity, fr.names, frozenset() if yes_no else fr.parts
+        )
         checks.append(check)
         unsupported += [f.raw for f in check.figures if not f.supported]
         if check.reason == "off_period":
@@ -94,6 +96,8 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
     if kept and not yes_no and not (states_unit_for(fr.unit, set(fr.key), "".join(kept)) and _states_amount(fr, kept)):
         # "年产能是多少GW？" answered without any figure in GW does not answer it, however true it is.
         said_refusal, kept = True, []
+    if kept and not yes_no and not states_asked_metric(fr, "".join(kept)):
+        said_refusal, kept = True, []  # true figures of another metric answer another question
     unknown = absent_terms(question, passages)
     if unknown:
         # "宁德时代在高新区投了什么项目？": no passage names 宁德时代, so no sentence naming it is grounded.
@@ -110,6 +114,10 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
         no_quote = False
     if kept:
         out = "".join(kept)
+        if not yes_no:
+            # "全市和高新区分别是多少？" answered for one of them: the other's quote completes it.
+            each = [extractive_answer(f, passages) for f in split_frame(fr)]
+            out += "".join(dict.fromkeys(q for q in each if q and not _shares_figure(q, out)))
     else:
         min_score = REFUSAL_OVERRIDE_MIN_SCORE if said_refusal and not unsupported else EXTRACTIVE_MIN_SCORE
         if no_quote or (yes_no and said_refusal and not unsupported):
@@ -135,6 +143,12 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
         fallback=fallback,
         refused=refused,
     )
+
+
+def _shares_figure(quote: str, answer: str) -> bool:
+    """Whether the answer already states one of the quote's (non-year) figures."""
+    stated = [f for f in extract_figures(strip_markers(answer)) if f.kind != "year"]
+    return any(same_figure(q, f) for q in extract_figures(strip_markers(quote)) if q.kind != "year" for f in stated)
 
 
 def _states_amount(fr: Frame, sentences: Sequence[str]) -> bool:
@@ -166,7 +180,7 @@ def absent_terms(question: str, passages: Sequence[Hit]) -> list[str]:
     grams = bigrams(text)
     # Only the run in subject position (the question's first): later runs are mostly how people ask
     # ("照材料推算", "占多大比重"), and the model rarely repeats those verbatim anyway.
-    runs = re.findall(r"[\u4e00-\u9fffA-Za-z]{3,}", core(ASKING.sub(" ", question)))[:1]
+    runs = re.findall(r"[\u4e00-\u9fffA-Za-z]{2,}", core(ASKING.sub(" ", question)))[:1]
     # Most of a run's bigrams missing, not the run itself: "中科可控发布" is not in "中科可控…有限公司发布".
     return [r for r in runs if overlap(bigrams(r), grams) < 0.5 and overlap(bigrams(expand(r)), grams) < 0.5]
 

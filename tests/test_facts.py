@@ -197,3 +197,37 @@ def test_every_seed_fact_is_stated_in_its_source_span_with_its_unit(path: Path):
             span,
         )
         assert re.sub(r"^[^\d一二三四五六七八九十两]+", "", figure)[:3] in span
+
+
+def test_a_sentence_that_refers_back_is_quoted_for_what_the_sentence_before_names():
+    text = "6月28日，南湖智算园二期项目开工建设。该项目总投资42亿元，计划2027年建成。"
+    assert "42亿元" in extractive_answer("南湖智算园二期一共要投多少钱？", [text_hit(text)])
+
+
+@pytest.mark.slow
+def test_now_finds_the_newest_period_across_documents_including_one_added_today(tmp_path, e5_dir):
+    """`gaoxin index add` of a newer report: "现在" questions answer from its period, with no code change."""
+    from rag import index as index_mod
+    from rag.pipeline import Pipeline
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for p in sorted((ROOT / "seeds").glob("*.txt")):
+        (corpus / p.name).write_bytes(p.read_bytes())
+    s = Settings(
+        seeds_dir=corpus,
+        index_dir=tmp_path / "i",
+        data_dir=tmp_path / "d",
+        llm_backend="extractive",
+        today="2026-12-01",
+    )
+    index_mod.build(s, progress=False, log=lambda _: None)
+    new = tmp_path / "zone_2026q3.txt"
+    new.write_text(
+        "高新区前三季度经济运行稳中有进\n\n2026年10月20日\n\n"
+        "前三季度，昆山高新区有效高新技术企业总数达到1052家，新增入库科技型中小企业318家。\n",
+        encoding="utf-8",
+    )
+    index_mod.add_documents(s, [new], progress=False, log=lambda _: None)
+    a = Pipeline(s).ask("高新区现在有多少家高企？")
+    assert not a.refused and "1052" in a.answer

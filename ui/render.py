@@ -17,9 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.profile import active
 from rag.types import Answer, Citation, Hit
-
-SCOPE_LABELS = {"zone": "高新区", "city": "昆山市"}
 
 # Units that make a number a *figure* worth highlighting. Years/months/days are left out on purpose:
 # "2024年" in every sentence would drown the figures a reader actually checks.
@@ -194,8 +193,8 @@ def render_source(s: Source) -> str:
         meta.append(f'<span class="src-section">{esc(s.section)}</span>')
     if s.periods:
         meta.append(f'<span class="src-period">时期：{esc("、".join(s.periods))}</span>')
-    if s.scope in SCOPE_LABELS:
-        meta.append(f'<span class="src-scope scope-{esc(s.scope)}">{SCOPE_LABELS[s.scope]}</span>')
+    if s.scope in active().scope_ids():  # the area's name as the domain profile gives it
+        meta.append(f'<span class="src-scope scope-{esc(s.scope)}">{esc(active().scope_label(s.scope))}</span>')
     cls = "src cited" if s.cited else "src"
     return (
         f'<article class="{cls}" id="src-{s.n}">'
