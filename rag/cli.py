@@ -268,10 +268,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise CliError(f"eval file not found: {args.file}")
-    items = [obj for _, obj, err in read_batch(args.file) if obj is not None]
     s = _settings(args)
     if args.today:
         s = Settings(**(s.model_dump() | {"today": args.today}))
+    if args.rgb:
+        return _run_rgb(args, s)
+    items = [obj for _, obj, err in read_batch(args.file) if obj is not None]
     with contextlib.ExitStack() as stack:
         if args.docs:
             s = _corpus_with(s, [Path(d) for d in args.docs], stack)
@@ -298,6 +300,46 @@ def _corpus_with(s: Settings, extra: list[Path], stack: contextlib.ExitStack) ->
     s = Settings(**(s.model_dump() | {"seeds_dir": corpus, "index_dir": tmp / "index", "data_dir": tmp / "data"}))
     index_mod.build(s, progress=False, log=lambda line: print(line, file=sys.stderr))
     return s
+
+
+def _run_rgb(args: argparse.Namespace, s: Settings) -> int:
+    """Each RGB item's passages become the documents of a fresh corpus, indexed by the project's own indexer;
+    the question goes through the normal answer path. The embedder and the LLM load once for all items."""
+    import tempfile
+
+    from rag import index as index_mod
+    from rag.evaluate import rgb_metrics
+    from rag.pipeline import Pipeline
+    from rag.retrieve import Retriever
+
+    items = [json.loads(line) for line in Path(args.file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = items[: args.limit] if args.limit else items
+    shared = Pipeline(s)
+    embedder, generator = None, None
+
+    def answer(it: dict[str, Any]) -> Any:
+        nonlocal embedder, generator
+        with tempfile.TemporaryDirectory(prefix="gaoxin-rgb-") as tmp:
+            corpus = Path(tmp) / "corpus"
+            corpus.mkdir()
+            for k, text in enumerate(it["passages"], 1):
+                (corpus / f"p{k}.txt").write_text(text, encoding="utf-8")
+            st = Settings(
+                **(s.model_dump() | {"seeds_dir": corpus, "index_dir": Path(tmp) / "i", "data_dir": Path(tmp) / "d"})
+            )
+            if embedder is None:
+                from rag.embed import SentenceTransformerEmbedder
+
+                embedder = SentenceTransformerEmbedder(st)
+            index_mod.build(st, embedder, progress=False, log=lambda _: None)
+            generator = generator or shared.generator
+            return Pipeline(st, Retriever(st, embedder=embedder), generator=generator).ask(it["question"])
+
+    m = rgb_metrics(items, answer, log=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.out:
+        Path(args.out).write_text(json.dumps(m, ensure_ascii=False, indent=1), encoding="utf-8")
+    _emit({k: v for k, v in m.items() if k != "rows"})
+    return 0
 
 
 def _run_eval(args: argparse.Namespace, items: list[dict[str, Any]], s: Settings) -> int:
@@ -436,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--today", help="YYYY-MM-DD the questions are asked on (relative years)")
     e.add_argument("--out", help="also write the full metrics, per item, to this JSON file")
+    e.add_argument("--rgb", action="store_true", help="FILE is an RGB split: each item's passages are its corpus")
+    e.add_argument("--limit", type=int, help="only the first N items")
     e.set_defaults(fn=cmd_eval)
 
     sv = sub.add_parser("serve", help="web chat on http://127.0.0.1:7860")

@@ -73,9 +73,15 @@ def stated_figures_outside_citations(answer: Any) -> list[str]:
 
     from rag.numbers import extract_figures, find_figure
     from rag.prompt import load_prompts
+    from rag.table import row_sentence
 
     cited = {c.chunk_id for c in answer.citations}
-    texts = [squash(h.chunk.text) for h in answer.hits if h.chunk.id in cited]
+    # A table row's values carry the unit its indicator's name gives ("技术合同成交额（亿元）｜2025年：18.7").
+    texts = [
+        squash(row_sentence(h.chunk) if h.chunk.kind == "table_row" else h.chunk.text)
+        for h in answer.hits
+        if h.chunk.id in cited
+    ]
     # A computation sentence (rag.arith) shows its operands and labels its result as computed, not quoted.
     body = answer.answer
     for name in ("arithmetic", "inference"):
@@ -178,3 +184,52 @@ def format_answer_report(m: dict[str, Any]) -> str:
     for c, v in m["per_category"].items():
         lines.append(f"    {c:22s} {v:.3f}")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ RGB
+
+
+def rgb_norm(text: str) -> str:
+    """As the RGB protocol compares: NFKC, no spaces, no `[n]` markers."""
+    import unicodedata
+
+    return re.sub(r"\[\d+\]|\s", "", unicodedata.normalize("NFKC", text))
+
+
+def rgb_found(answer: str, expected: Any) -> bool:
+    """Every top-level element of `expected` occurs in `answer`; an inner list is alternatives."""
+    items = expected if isinstance(expected, list) else [expected]
+    text = rgb_norm(answer)
+    return all(any(rgb_norm(str(alt)) in text for alt in (it if isinstance(it, list) else [it])) for it in items)
+
+
+def rgb_metrics(
+    items: Sequence[dict[str, Any]], answer: Callable[[dict[str, Any]], Any], log: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """RGB development-split metrics: accuracy where passages hold the answer, rejection where none does,
+    and for conflicting passages whether the disagreement is shown or the fake value is stated alone."""
+    rows = []
+    for i, it in enumerate(items, 1):
+        a = answer(it)
+        true = rgb_found(a.answer, it["answer"])
+        fake = bool(it.get("fake_answer")) and rgb_found(a.answer, it["fake_answer"])
+        both = bool(it.get("correct_passages")) and bool(it.get("counterfactual_passages"))
+        rows.append(
+            {"id": it["id"], "refused": a.refused, "true": true, "fake": fake, "both": both,
+             "total_ms": a.timings.total_ms, "answer": a.answer}
+        )  # fmt: skip
+        if log is not None:
+            log(f"[{i}/{len(items)}] {'R' if a.refused else 'T' if true else 'F' if fake else '-'} {it['id']} "
+                f"{a.timings.total_ms / 1000:.1f}s {a.answer[:50]!r}")  # fmt: skip
+    n = max(len(rows), 1)
+    conflicting = [r for r in rows if r["both"]]
+    return {
+        "n": len(rows),
+        "accuracy": round(sum(r["true"] and not r["refused"] for r in rows) / n, 3),
+        "rejection": round(sum(r["refused"] for r in rows) / n, 3),
+        "conflicting_items": len(conflicting),
+        "conflict_shown_or_true": round(sum(r["true"] for r in conflicting) / max(len(conflicting), 1), 3),
+        "fake_alone": round(sum(r["fake"] and not r["true"] for r in rows) / n, 3),
+        "latency_p50_s": round(_pct([r["total_ms"] for r in rows], 0.5) / 1000, 2),
+        "rows": rows,
+    }

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from rag.cite import bigrams, overlap, sentence_spans, strip_markers, unquoted
-from rag.dating import chunk_periods, governing_periods, part_fits, periods_in, precise_periods
+from rag.dating import chunk_periods, governing_mentions, governing_periods, part_fits, periods_in, precise_periods
 from rag.entity import names
 from rag.grammar import (
     _IDENTIFIER,
@@ -136,10 +136,14 @@ def check_claim(
     """Check one sentence; returns the check and the citation numbers it should carry."""
     plain = strip_markers(claim.text)
     figs = extract_figures(plain)
-    # An event's date in the claim ("计划2027年建成") is not the period its figures are stated for.
+    # The claim is dated as a passage is (`rag.dating`): each figure by its own clause or the period opening
+    # its sentence, else by the claim's other dates — an event's ("计划2027年建成") aside — else by the question's.
+    claim_chunk = Chunk("claim", "", "", "", plain, 0, len(plain))
     dated = [m for m in period_mentions(plain) if not m.event]
-    c_periods = {m.label[:4] if m.label[:4].isdigit() else m.label for m in dated} & periods_in(plain) or q_periods
-    c_parts = frozenset(precise_periods(plain)) if dated else q_parts
+    whole = (
+        {_coarse(m.label) for m in dated} & periods_in(plain),
+        frozenset(precise_periods(plain)) if dated else q_parts,
+    )
     c_scopes = scopes_in(plain) or q_scopes
     cites = tuple(n for n in claim.cites if 1 <= n <= len(passages))
     checks: list[FigureCheck] = []
@@ -150,6 +154,9 @@ def check_claim(
             checks.append(FigureCheck(raw=f.raw, supported=True, reason="framing"))
             ok.append(True)
             continue
+        own = governing_mentions(claim_chunk, f.start) if f.kind != "year" else []
+        c_periods = {_coarse(m.label) for m in own} or whole[0] or q_periods
+        c_parts = frozenset(m.label for m in own if m.label[:4].isdigit() and not m.target) or whole[1]
         result = FigureCheck(raw=f.raw, supported=False, reason="uncited" if not cites else "not_found")
         reasons = []
         for n in cites:
@@ -256,3 +263,8 @@ def _stated_with(
         if not any(re.sub(r"\s", "", t) in sent for t in terms for sent in sentences):
             return False
     return True
+
+
+def _coarse(label: str) -> str:
+    """A period label as years compare: "2026上半年" → "2026"; plan periods as they are."""
+    return label[:4] if label[:4].isdigit() else label

@@ -67,3 +67,12 @@ def test_correct_cited_refused_and_unsupported_are_counted():
     assert m["answer_accuracy"] == 1.0 and m["refusal_rate_unanswerable"] == 1.0
     assert m["citation_precision"] == 0.5  # q1 covered, q2 not
     assert m["unsupported_shown"] == 1 and m["rows"][1]["unsupported_shown"] == ["7.1万人"]
+
+
+def test_rgb_answers_are_compared_as_the_protocol_says():
+    from rag.evaluate import rgb_found
+
+    assert rgb_found("苹果由史蒂夫·乔布斯[1]创立。", [["史蒂夫·乔布斯", "乔布斯"]])
+    assert rgb_found("１月１７日 开始[2]", ["1月17日"])  # NFKC, markers and spaces removed
+    assert not rgb_found("在新加坡举办。", "日本")
+    assert not rgb_found("日本", ["日本", "东京"])  # every top-level element must occur
