@@ -114,6 +114,23 @@ def _period(chunk: Chunk, fig: Figure) -> tuple[str, bool]:
     return m.label.removesuffix("目标"), m.target
 
 
+def is_target(chunk: Chunk, fig: Figure) -> bool:
+    """Whether a passage figure is a target ("到2025年…超4000家", "力争…"), not an achieved value.
+
+    >>> t = "到2025年，有效高新技术企业超4000家。"
+    >>> is_target(_one(t), extract_figures(t)[1])
+    True
+    """
+    text = chunk.text
+    s_lo = max((text.rfind(ch, 0, fig.start) for ch in _SENTENCE), default=-1) + 1
+    clause_lo = max((text.rfind(ch, s_lo, fig.start) for ch in _CLAUSE), default=-1) + 1
+    return _period(chunk, fig)[1] or bool(_TARGET.search(text[max(s_lo, clause_lo) : fig.start]))
+
+
+def _one(text: str) -> Chunk:
+    return Chunk("c", "d.txt", "T", "", text, 0, len(text), source=text)
+
+
 def _qualifier(text: str, fig: Figure) -> str:
     m = _THRESHOLD.match(text[fig.end :])
     return m.group(0).strip() if m else fig.op

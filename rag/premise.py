@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.bind import is_target
 from rag.cite import overlap
 from rag.dating import governing_periods, periods_in
 from rag.grammar import (
@@ -73,7 +74,8 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
                     gs = passage_scopes(chunk, g.start)
                     if q_scopes and gs and not (q_scopes & gs):
                         continue
-                agrees = same_figure(fig, g)
+                # A target ("到2025年…超4000家") never confirms a value asserted as achieved.
+                agrees = same_figure(fig, g) and (not is_target(chunk, g) or bool(_ASSERTS_TARGET.search(q)))
                 cand = (score + (0.01 if agrees else 0.0), agrees, n, g, chunk)
                 if best is None or cand[0] > best[0]:
                     best = cand

@@ -231,3 +231,10 @@ def test_now_finds_the_newest_period_across_documents_including_one_added_today(
     index_mod.add_documents(s, [new], progress=False, log=lambda _: None)
     a = Pipeline(s).ask("高新区现在有多少家高企？")
     assert not a.refused and "1052" in a.answer
+
+
+def test_a_target_sentence_never_confirms_an_achieved_value():
+    text = "到2025年，全市有效高新技术企业超4000家，高新技术产业产值占比52%。"
+    premise = check_premise("全市现在有效高新技术企业已经超过4000家了吧？", [text_hit(text, scope="city")])
+    assert premise is not None and not premise.agrees
+    assert check_premise("全市有效高企的目标是超4000家吧？", [text_hit(text, scope="city")]).agrees
