@@ -17,7 +17,17 @@ from dataclasses import dataclass, replace
 
 from rag.cite import bigrams, overlap, strip_markers
 from rag.dating import periods_in, precise_periods
-from rag.grammar import claim_metric, clause_bounds, core, head, is_yes_no, passage_context, scopes_in, tail
+from rag.grammar import (
+    claim_metric,
+    clause_bounds,
+    core,
+    head,
+    is_yes_no,
+    metric_core,
+    passage_context,
+    scopes_in,
+    tail,
+)
 from rag.numbers import extract_figures
 from rag.query import asks_latest, quoted_names, quoted_terms
 from rag.types import Figure
@@ -49,6 +59,7 @@ class Frame:
     operation: str  # "sum" | "diff" | "trend" | ""
     asks: str  # what kind of answer it asks for: "amount" (多少, 几家), "time" (何时, 哪一年) or ""
     latest: bool  # 现在/最新 with no period named
+    metric: str  # the words naming what is measured (no scopes, figures, question words or words of change)
 
 
 def frame(question: str) -> Frame:
@@ -70,7 +81,17 @@ def frame(question: str) -> Frame:
         operation=operation(question),
         asks=asked_kind(question),
         latest=asks_latest(question),
+        metric=asked_metric(question),
     )
+
+
+def asked_metric(question: str) -> str:
+    """The words of the question that name a metric, as the fact store matches them.
+
+    >>> asked_metric("2025年高新区GDP比2024年多了多少亿？")
+    '地区生产总值 多 亿'
+    """
+    return metric_core(ASKING.sub(" ", question))
 
 
 def as_frame(question: str | Frame) -> Frame:

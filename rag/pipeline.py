@@ -25,8 +25,8 @@ from typing import Any
 from rag.arith import derive, format_value, infer
 from rag.cite import resolve_citations
 from rag.conflict import conflicts, name_conflicts
-from rag.frame import ASKING, frame
-from rag.grammar import is_yes_no, metric_core, scopes_in
+from rag.frame import Frame, asked_metric, frame
+from rag.grammar import is_yes_no, scopes_in
 from rag.index import IndexUnusable
 from rag.locate import locate, table_cell
 from rag.premise import check_premise
@@ -88,6 +88,7 @@ class Pipeline:
         # Relative years ("去年") mean the year they name on the day the question is asked.
         standalone = resolve_relative(normalize(rewrite(q, history)), self.settings.reference_date())
         standalone = self._date_latest(standalone)
+        fr = frame(standalone)  # the question parsed once, for every stage below
         hits = tuple(self.retriever.search(standalone, max(self.settings.top_k, self.settings.context_passages)))
         t_ret = time.perf_counter()
         yield StreamEvent(kind="hits", hits=hits)
@@ -131,7 +132,7 @@ class Pipeline:
         # "965亿元是哪一年的数据？": each quoted figure's period is read from the passage that states it.
         by_code = by_code or locate(standalone, passages) or table_cell(standalone, passages)
         if by_code:
-            ver = verify(by_code, passages, standalone)
+            ver = verify(by_code, passages, fr)
             if not ver.refused and not ver.fallback:
                 ver = self._with_conflicts(passages, ver)  # a table cell the text contradicts shows both
                 yield StreamEvent(kind="token", text=ver.text)
@@ -147,18 +148,18 @@ class Pipeline:
                     first = time.perf_counter()
                 pieces.append(piece)
                 yield StreamEvent(kind="token", text=piece)
-        ver = verify("".join(pieces), passages, standalone)
+        ver = verify("".join(pieces), passages, fr)
         # What the passages imply but never state (an earlier value, years between two events) is computed
         # by code, operands shown: it replaces a refusal and completes an answer that lists only the parts.
         inferred = infer(standalone, passages)
         if not inferred and not derive(standalone, ver.text):
             # "2025年比2024年多了多少？" when the passages hold only one of the years: the facts of the whole
             # corpus give both, and their passages join the sources.
-            inferred, extra = self._change_from_facts(standalone, passages, "" if ver.refused else ver.text)
+            inferred, extra = self._change_from_facts(fr, passages, "" if ver.refused else ver.text)
             passages, hits = (*passages, *extra), (*hits, *extra)
         if ver.refused and not inferred:
             # "两次增资加起来一共多少？" refused or miscomputed by the model: the operands quoted, code adds them.
-            quote = extractive_answer(standalone, passages, max_sentences=2)
+            quote = extractive_answer(fr, passages, max_sentences=2)
             computed = derive(standalone, quote) if quote else ""
             inferred = quote + computed if computed else ""
         if ver.refused and inferred:
@@ -166,7 +167,7 @@ class Pipeline:
                 ver, text=inferred, refused=False, fallback=True, citations=tuple(resolve_citations(inferred, passages))
             )
         elif ver.refused:
-            ver = self._refusal_with_nearest(standalone, passages, ver)
+            ver = self._refusal_with_nearest(fr, passages, ver)
         else:
             ver = self._with_conflicts(passages, ver)
             computed = derive(standalone, ver.text) or inferred
@@ -176,22 +177,19 @@ class Pipeline:
                 )
         yield done(ver.text, ver.refused, ver, first)
 
-    def _change_from_facts(
-        self, question: str, passages: Sequence[Hit], answer: str = ""
-    ) -> tuple[str, tuple[Hit, ...]]:
+    def _change_from_facts(self, fr: Frame, passages: Sequence[Hit], answer: str = "") -> tuple[str, tuple[Hit, ...]]:
         """A change between two years the question asks for, computed from the facts bound at index time:
         (the operands the answer does not state yet, quoted with their sources, and the computation; the
         passages added for them)."""
-        fr = frame(question)
         years = sorted(p for p in fr.periods if p.isdigit())
-        if fr.operation != "diff" or len(years) != 2 or len(fr.scopes) > 1:
+        scope = _asked_scope(fr.scopes)
+        if fr.operation != "diff" or len(years) != 2 or not scope:
             return "", ()
-        scope = next(iter(fr.scopes), active().scope_ids()[0])
         try:
             store, chunks = self.retriever.facts, {c.id: c for c in self.retriever.chunks}
         except IndexUnusable:
             return "", ()
-        pair = store.change(metric_core(ASKING.sub(" ", question)), scope, years)
+        pair = store.change(fr.metric, scope, years)
         if pair is None or any(f.chunk_id not in chunks for f in pair):
             return "", ()
         listed = [h.chunk.id for h in passages]
@@ -213,11 +211,9 @@ class Pipeline:
         all documents (one added today too), in the asked area or else the profile's first."""
         if not asks_latest(question):
             return question
-        scopes = scopes_in(question)
-        scope = min(scopes) if len(scopes) == 1 else active().scope_ids()[0] if not scopes else ""
-        metric = metric_core(ASKING.sub(" ", question))
+        scope = _asked_scope(scopes_in(question))
         try:
-            return self.retriever.facts.date_latest(question, metric, scope) if scope else question
+            return self.retriever.facts.date_latest(question, asked_metric(question), scope) if scope else question
         except IndexUnusable:
             return question
 
@@ -254,7 +250,7 @@ class Pipeline:
         return _append_note(ver, passages, "name_conflict", quotes="".join(names)) if names else ver
 
     @staticmethod
-    def _refusal_with_nearest(question: str, passages: Sequence[Hit], ver: Verification) -> Verification:
+    def _refusal_with_nearest(question: Frame, passages: Sequence[Hit], ver: Verification) -> Verification:
         """A refusal for one period/scope still tells what the documents give for another (still refused)."""
         quote = nearest_other(question, passages)
         return _append_note(ver, passages, "refusal_nearest", quote=quote) if quote else ver
@@ -272,6 +268,13 @@ class Pipeline:
         q, _ = validate(claim, self.settings.max_question_chars)
         result = check_claim(resolve_relative(q, self.settings.reference_date()), self.retriever)
         return {**result, "claim": q}  # the claim as the user wrote it; its statements show the years read
+
+
+def _asked_scope(scopes: set[str] | frozenset[str]) -> str:
+    """The one area a question names, else the profile's first (the documents' home area); '' for several."""
+    if len(scopes) > 1:
+        return ""
+    return next(iter(scopes), active().scope_ids()[0])
 
 
 def _append_note(ver: Verification, passages: Sequence[Hit], template: str, **values: str) -> Verification:
