@@ -153,8 +153,8 @@ def test_upload_validation_rejects_before_indexing(settings, tmp_path, monkeypat
 def test_build_app_exposes_named_endpoints(settings):
     demo = build_app(settings, ScriptedPipeline())
     names = {d.api_name for d in demo.fns.values() if d.api_visibility == "public"}
-    assert {"ask", "check"} <= names
-    assert all(d.api_visibility != "public" for d in demo.fns.values() if d.api_name not in ("ask", "check"))
+    assert {"ask", "check", "facts"} <= names
+    assert all(d.api_visibility != "public" for d in demo.fns.values() if d.api_name not in ("ask", "check", "facts"))
 
 
 # ------------------------------------------------------------------ live server

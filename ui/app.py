@@ -1,4 +1,5 @@
-"""The Gradio web app: 问答 (streaming chat with sources), 核查 (fact-check), 文档 (index + upload).
+"""The Gradio web app: 问答 (streaming chat with sources), 核查 (fact-check), 数据 (figures as a chart and a
+table, `ui/data.py`), 文档 (index + upload).
 
 Start it with `gaoxin serve` (binds 127.0.0.1:7860 by default, never shares publicly). Set
 `GAOXIN_USER` and `GAOXIN_PASSWORD` to require a login.
@@ -13,6 +14,9 @@ Named API endpoints (for `gradio_client`; UI-internal events are private)::
     verdict = c.predict("2024年昆山高新区地区生产总值1135.1亿元", api_name="/check")
     # {"claim", "verdict": "supported"|"contradicted"|"not_found",
     #  "statements": [{"text", "verdict", "evidence", "source_value"}]}
+    facts = c.predict("地区生产总值", "zone", "", "", api_name="/facts")   # metric, scope, period, kind
+    # [{"metric", "period", "scope", "value", "unit", "raw", "kind", "doc", "title", "start", "end",
+    #   "sentence", "conflicts", ...}, ...] in period order — see ui/data.py
 
 Models load lazily: the first question shows 正在加载模型 until the pipeline is ready.
 """
@@ -35,6 +39,7 @@ import gradio as gr
 
 from rag.settings import Settings
 from rag.types import Answer, Message
+from ui import data as data_tab
 from ui import render
 
 log = logging.getLogger("gaoxin.ui")
@@ -342,6 +347,7 @@ def _history(hist: Sequence[dict[str, str]] | None) -> tuple[Message, ...]:
 def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
     """The whole web app. `pipeline` (optional) replaces the default-mode pipeline, e.g. in tests."""
     svc = ChatService(settings, pipeline)
+    data_svc = data_tab.DataService(settings)
 
     def clear() -> tuple:
         return [], '<div class="sources empty">提问后，这里会显示回答所依据的资料段落。</div>', [], None, "", None
@@ -390,6 +396,17 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
             log.error("api check failed: %s\n%s", e, traceback.format_exc())
             raise gr.Error(f"核查失败：{type(e).__name__}") from e
 
+    def api_facts(metric: str, scope: str, period: str, kind: str) -> list[dict[str, Any]]:
+        """The figures the documents state (metric name or alias, scope id or name, period label, kind; empty = any),
+        as JSON records in period order, each with its document, offsets and sentence."""
+        try:
+            return data_svc.records(metric, scope, period, kind)
+        except data_tab.DataError as e:
+            raise gr.Error(str(e)) from e
+        except Exception as e:
+            log.error("api facts failed: %s\n%s", e, traceback.format_exc())
+            raise gr.Error(f"读取数据失败：{type(e).__name__}") from e
+
     private = {"api_visibility": "private"}
     with gr.Blocks(title="高新问答", analytics_enabled=False) as demo:
         gr.Markdown(
@@ -433,6 +450,8 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
             check_btn = gr.Button("核查", variant="primary", elem_id="check-btn")
             verdict = gr.HTML(elem_id="verdict")
             verdict_json = gr.JSON(label="详细结果", visible=True)
+        with gr.Tab("数据", id="data-tab") as data_ui:
+            data_tab.build_data_tab(data_svc, demo, data_ui)
         with gr.Tab("文档", id="docs-tab"):
             gr.Markdown(
                 f"已收录的文档。可上传 txt / md / pdf / docx（单个不超过 {settings.max_upload_bytes / 1e6:.0f} MB）。"
@@ -466,6 +485,7 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
 
         gr.api(api_ask, api_name="ask", concurrency_id="llm")
         gr.api(api_check, api_name="check", concurrency_id="llm")
+        gr.api(api_facts, api_name="facts", concurrency_id="data")
     demo.svc = svc  # tests and `serve` reach the service through the app
     return demo
 
@@ -488,7 +508,7 @@ def launch_kwargs(settings: Settings) -> dict[str, Any]:
         max_file_size=settings.max_upload_bytes * 5,
         show_error=False,  # error text stays in our Chinese messages; tracebacks go to the log only
         ssr_mode=False,  # SSR needs Node; the plain Python server is enough and has no extra process
-        css=CSS,
+        css=CSS + data_tab.CSS,
         head=HEAD_JS,
         footer_links=["api"],
     )

@@ -186,8 +186,9 @@ def number_sources(hits: Sequence[Hit], citations: Sequence[Citation] = ()) -> l
     return [out[n] for n in sorted(out)]
 
 
-def render_source(s: Source) -> str:
-    """One passage as an `<article id="src-n">` card."""
+def render_source(s: Source, anchor: str = "src") -> str:
+    """One passage as an `<article id="{anchor}-n">` card (another tab passes its own `anchor`, so the chat's
+    `[n]` links never land on its cards)."""
     meta = [f'<span class="src-title">{esc(s.title or s.doc)}</span>']
     if s.section:
         meta.append(f'<span class="src-section">{esc(s.section)}</span>')
@@ -197,7 +198,7 @@ def render_source(s: Source) -> str:
         meta.append(f'<span class="src-scope scope-{esc(s.scope)}">{esc(active().scope_label(s.scope))}</span>')
     cls = "src cited" if s.cited else "src"
     return (
-        f'<article class="{cls}" id="src-{s.n}">'
+        f'<article class="{cls}" id="{esc(anchor)}-{s.n}">'
         f'<header><span class="src-n">[{s.n}]</span> {" · ".join(meta)}</header>'
         f'<p class="src-text">{highlight_passage(s.text, s.quotes)}</p>'
         f'<footer class="src-doc">{esc(s.doc)}</footer>'
