@@ -46,8 +46,10 @@ def format_value(value: float, like: Figure | Fact) -> str:
     """`value` in the magnitude style of the figures it came from (亿 / 万 / plain)."""
     unit = like.unit
     for size, word in _MAGNITUDES:
-        if word in like.raw and abs(value) >= size:
-            return f"{value / size:.10g}{word}{unit}"
+        # A difference stays in its operands' magnitude down to a hundredth of it (2.61亿 − 2.27亿 = 0.34亿),
+        # so it reads against the figures it came from.
+        if word in like.raw and abs(value) >= size / 100:
+            return f"{round(value / size, 6):.10g}{word}{unit}"
     for size, word in _MAGNITUDES:
         if abs(value) >= size and unit in ("元", "美元", "人", "平方米"):
             return f"{value / size:.10g}{word}{unit}"

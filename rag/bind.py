@@ -31,12 +31,13 @@ from rag.table import table_cells
 from rag.types import Chunk, Fact, Figure
 
 # What makes a figure a target or a forecast rather than an achieved value (its clause, before it).
+_AIMING = re.compile(r"力争|确保|争取")
 _TARGET = re.compile(r"到(?:19|20)\d{2}年|目标|力争|要达到|确保|规划|预期性|约束性|锚定|瞄准|争取")
 _FORECAST = re.compile(r"预计|有望|将达|可望")
 _GROWTH = re.compile(r"增长|增速|增幅|下降|提高|提升|上升|回落")
 _CLAUSE = "，,；;。！？!?：:\n"
 # Bump when what a fact records changes: the index manifest records it, and a build re-binds.
-BIND_VERSION = "facts/1"
+BIND_VERSION = "facts/2"
 
 
 def fact_id(doc: str, start: int, end: int, raw: str) -> str:
@@ -58,7 +59,9 @@ def bind_chunk(chunk: Chunk) -> list[Fact]:
         lead = text[max(s, clause_lo) : g.start]
         words = metric_words(text, g)
         period, target_year = _period(chunk, g)
-        kind = "target" if target_year or _TARGET.search(lead) else "forecast" if _FORECAST.search(lead) else "actual"
+        # "力争全年…突破1280亿元，…占比稳定在58%以上": a verb of aiming governs every goal listed after it.
+        aimed = target_year or _TARGET.search(lead) or _AIMING.search(text[s : g.start])
+        kind = "target" if aimed else "forecast" if _FORECAST.search(lead) else "actual"
         scopes = passage_scopes(chunk, g.start)
         order = active().scope_ids()
         scope = min(scopes, key=lambda x: order.index(x) if x in order else len(order)) if scopes else "unknown"
@@ -124,7 +127,11 @@ def is_target(chunk: Chunk, fig: Figure) -> bool:
     text = chunk.text
     s_lo = max((text.rfind(ch, 0, fig.start) for ch in _SENTENCE), default=-1) + 1
     clause_lo = max((text.rfind(ch, s_lo, fig.start) for ch in _CLAUSE), default=-1) + 1
-    return _period(chunk, fig)[1] or bool(_TARGET.search(text[max(s_lo, clause_lo) : fig.start]))
+    return (
+        _period(chunk, fig)[1]
+        or bool(_TARGET.search(text[max(s_lo, clause_lo) : fig.start]))
+        or bool(_AIMING.search(text[s_lo : fig.start]))
+    )
 
 
 def _one(text: str) -> Chunk:

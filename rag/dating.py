@@ -36,10 +36,31 @@ def periods_in(text: str) -> set[str]:
 def precise_periods(text: str) -> set[str]:
     """Year periods named in `text` with the part of the year they name, targets aside.
 
+    A part named once for several years ("前三季度的外资，2025年和2026年分别…", "比2025年同期…") is each
+    bare year's part, unless that year is said to be whole (2024年全年).
+
     >>> sorted(precise_periods("2026年上半年和2025年全年，到2030年"))
     ['2025', '2026上半年']
+    >>> sorted(precise_periods("前三季度的实际使用外资，2025年和2026年分别是多少"))
+    ['2025前三季度', '2026前三季度']
+    >>> sorted(precise_periods("跟2025年同期比，2026年1-9月多了多少"))
+    ['2025前三季度', '2026前三季度']
     """
-    return {m.label for m in period_mentions(text) if m.label[:4].isdigit() and not m.target}
+    mentions = [m for m in period_mentions(text) if not m.target]
+    bare = {m.label for m in mentions if _BARE_PART.match(m.label)}
+    parts = {m.label[4:] for m in mentions if m.label[:4].isdigit() and m.label[4:]} | bare
+    shared = next(iter(parts)) if len(parts) == 1 and (bare or "同期" in text) else ""
+    out = set()
+    for m in mentions:
+        if not m.label[:4].isdigit():
+            continue
+        whole = _WHOLE_YEAR.match(text[m.end :])
+        out.add(m.label + shared if shared and m.label.isdigit() and not whole else m.label)
+    return out
+
+
+_BARE_PART = re.compile(r"^(?:前?[一二三四]季度|第[一二三四]季度|[上下]半年|1-\d+月)$")
+_WHOLE_YEAR = re.compile(r"^\s*(?:全年|一整年|整年|全年度)")
 
 
 def part_fits(asked: set[str] | frozenset[str], chunk: Chunk, pos: int) -> bool:

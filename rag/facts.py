@@ -27,13 +27,15 @@ from rag.types import Fact
 METRIC_MATCH = 0.6  # share of the asked metric's bigrams a fact's wording must hold when no canonical id decides
 
 
-def period_key(period: str) -> tuple[int, int, str]:
+def period_key(period: str) -> tuple[int, float, str]:
     """Sort key: year, then part of the year (一季度 < 上半年 < 前三季度 < full year), plan periods by their end."""
     m = re.match(r"((?:19|20)\d{2})(.*)$", period)
     if m:
         part = m.group(2)
         order = {"一季度": 1, "第一季度": 1, "上半年": 2, "二季度": 2, "前三季度": 3, "三季度": 3, "下半年": 4}
-        return int(m.group(1)), order.get(part, 5 if not part else 4), part
+        months = re.fullmatch(r"1-(\d+)月", part)  # "1-10月": a quarter is three months
+        rank = int(months.group(1)) / 3 if months else order.get(part, 5 if not part else 4)
+        return int(m.group(1)), rank, part
     years = active().plan_years(period)
     return (years[1], 6, period) if years else (0, 0, period)
 
@@ -104,8 +106,8 @@ class FactStore:
         return f"{label}{question}"
 
     def change(self, metric: str, scope: str, years: Sequence[str]) -> tuple[Fact, Fact] | None:
-        """The metric's achieved whole-year amounts for two years, one value each however many documents
-        state it, of one canonical metric and unit; None when either year has none, or several values.
+        """The metric's achieved amounts for two periods (years, or the same part of two years), one value each
+        however many documents state it, of one canonical metric and unit; None when either has none, or several.
 
         >>> from rag.types import Fact
         >>> def f(v, y):
@@ -114,20 +116,22 @@ class FactStore:
         >>> [x.raw for x in FactStore([f(1135.1, "2024"), f(1196.8, "2025")]).change("GDP", "zone", ("2024", "2025"))]
         ['1135.1亿元', '1196.8亿元']
         """
-        pair = []
-        for year in years:
-            found = [
+        found = [
+            [
                 f
                 for f in self.select(metric, scope, period=year, kind="actual")
-                if f.figure_kind == "number" and not f.qualifier and not f.table
+                if f.figure_kind == "number" and not f.qualifier and not f.table and f.unit
             ]
-            if len({round(f.value, 6) for f in found}) != 1:
-                return None
-            pair.append(found[0])
-        a, b = pair
-        if a.unit != b.unit or a.metric_id != b.metric_id or not a.unit:
-            return None
-        return a, b
+            for year in years
+        ]
+        # Only amounts in one unit are compared: a count the sentence also states ("5项") is another figure.
+        for unit in {f.unit for f in found[0]} & {f.unit for f in found[1]}:
+            same = [[f for f in fs if f.unit == unit] for fs in found]
+            if all(len({round(f.value, 6) for f in fs}) == 1 for fs in same):
+                a, b = same[0][0], same[1][0]
+                if a.metric_id == b.metric_id:
+                    return a, b
+        return None
 
     def conflicts(self, facts: Sequence[Fact] | None = None) -> list[tuple[Fact, ...]]:
         """Groups of facts with one metric id, period, area, kind and unit but different values."""

@@ -29,6 +29,7 @@ from rag.grammar import (
     tail,
 )
 from rag.numbers import extract_figures
+from rag.period import period_mentions
 from rag.query import asks_latest, quoted_names, quoted_terms
 from rag.types import Figure
 
@@ -37,7 +38,7 @@ DIFF = re.compile(
     r"净?增加了?(?:多少|几)|净?增长了?(?:多少|几)|净增了?(?:多少|几)|多出?了?(?:多少|几)|少了?(?:多少|几)|"
     r"减少了?(?:多少|几)|相差|差了?(?:多少|几)|差距"
 )
-_TREND = re.compile(r"这几年|近几年|历年|逐年|每年|变化|走势|趋势|怎么变|从(?:19|20)\d{2}年?(?:到|至)")
+_TREND = re.compile(r"这几年|近几年|历年|逐年|变化|走势|趋势|怎么变|从(?:19|20)\d{2}年?(?:到|至)")
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,18 @@ def asked_metric(question: str) -> str:
     >>> asked_metric("2025年高新区GDP比2024年多了多少亿？")
     '地区生产总值 多 亿'
     """
-    return metric_core(ASKING.sub(" ", question))
+    return metric_core(ASKING.sub(" ", without_periods(question)))
+
+
+def without_periods(text: str) -> str:
+    """`text` with the periods it names blanked ("1到9月份" leaves no "份" to be read as a metric word).
+
+    >>> without_periods("2026年1到9月份的产值").strip()
+    '的产值'
+    """
+    for m in period_mentions(text):
+        text = text[: m.start] + " " * (m.end - m.start) + text[m.end :]
+    return text
 
 
 def as_frame(question: str | Frame) -> Frame:
@@ -241,7 +253,7 @@ def _states_unit(unit: str, text: str) -> bool:
 # How people ask, not what they ask about: question words with their measure word ("多少个", "几家"),
 # colloquial fillers ("搞的那个", "叫啥"). Removed from the question's key so they never count as overlap.
 ASKING = re.compile(
-    r"(?:多少|几)[个家项件名位人次所台种批条座]?|叫啥|叫什么|是啥|是谁|(?:是)?(?:个)?什么|啥|"
+    r"(?:多少|几)(?:[个家项件名位次所台种批条座]|人(?![才员口]))?|叫啥|叫什么|是啥|是谁|(?:是)?(?:个)?什么|啥|"
     r"哪(?:几|一)?[个家些里位项件年天种]?|谁|"
     r"那个|这个|那些|这些|搞|弄|最后|一下|到底|究竟|具体|听说|据说|那会儿|那时候|怎么样|怎么|如何|咋"
 )

@@ -41,7 +41,7 @@ _FILLER_WORDS = (
     "实现了 实现 完成了 完成 达到了 达到 分别为 分别是 分别 约为 约 共有 共计 共 累计 总计 其中 已经 已 将 "
     "为 是 有 达 到 至 了 的 在 中 位居 位列 居于 居 排名 排在 排 超过 突破 近 "
     "逾 全年 当年 年度 年底 年末 末 截至 截止 以来 期间 同期 左右 以上 大约 大概 多少 几 吗 呢 "
-    "吧 对吗 是否 请问 目前 现在 其 该 这 和 与 及"
+    "吧 对吗 是否 请问 目前 现在 其 该 这 和 与 及 整个 一整年 整年"
 ).split()
 # Words that say "how it changed", not "what": a clause made only of these borrows the metric before it.
 _GROWTH_WORDS = (
@@ -169,7 +169,7 @@ def metric_words(text: str, fig: Figure) -> str:
     lo, hi = clause_bounds(text, fig.start, fig.end)
     prefix = core(text[lo : fig.start])
     suffix = re.split(r"[、｜\d]", text[fig.end : hi], maxsplit=1)[0]
-    words = tail(prefix, 12)
+    words = tail(prefix, 20)  # "高新技术产业产值占规模以上工业总产值比重": shares are named at length
     if _is_weak(prefix) and _is_weak(core(_THRESHOLD.sub("", suffix))) and lo > 0:
         plo, _ = clause_bounds(text, lo - 1, lo - 1)
         words = tail(core(text[plo : lo - 1]), 10) + " " + words

@@ -31,8 +31,12 @@ _CN_DIGIT = {"〇": "0", "零": "0", "○": "0", "一": "1", "二": "2", "三": 
              "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}  # fmt: skip
 _PLAN_CN = "一二三四五六"
 
-# Parts of a year that are reported as periods of their own ("2025年前三季度" ≠ "2025年").
-_PART = r"(前[一二三]季度|[一二三四]季度|第[一二三四]季度|上半年|下半年)"
+# Parts of a year that are reported as periods of their own ("2025年前三季度" ≠ "2025年"). Months counted
+# from January ("1-9月", "1到9月份", "一至九月") are the same periods written another way: see `part_label`.
+_MONTH = r"(?:1[0-2]|[1-9]|十[一二]|[一二三四五六七八九十])"
+_PART = (
+    rf"(前[一二三]季度|[一二三四]季度|第[一二三四]季度|上半年|下半年|(?:1|一)\s*月?\s*(?:[-—–~]|至|到)\s*{_MONTH}\s*月份?)"
+)
 _YEAR4 = re.compile(rf"(?<![\d.])((?:19|20)\d{{2}})(?!\d)(?:\s*年(?!代)(?:\s*度)?(?:\s*{_PART})?)?")
 _YEAR_RANGE = re.compile(r"(?<![\d.])((?:19|20)\d{2})\s*[-—–~至到]\s*((?:19|20)\d{2})(?!\d)")
 _YEAR_CN = re.compile(r"二[〇零○][一二三四五六七八九〇零○]{2}(?=年)")
@@ -47,6 +51,23 @@ _PART_THIS_YEAR = re.compile(rf"(?:今年|本年)(?:度)?{_PART}")
 _PLAN = re.compile(rf"十([{_PLAN_CN}])五|第十([{_PLAN_CN}])个五年")
 _TARGET_BEFORE = re.compile(r"(?<!截)(?<!直)(到|至)\s*$")  # "到2025年" is a target; "截至2025年" is not
 _TARGET_AFTER = re.compile(r"^\s*(年\s*)?(目标|目标值|末目标|要达到|将达到|力争)")
+
+
+_CN_MONTH = {c: n for n, c in enumerate("一二三四五六七八九十", 1)} | {"十一": 11, "十二": 12}
+_CUMULATIVE = {3: "一季度", 6: "上半年", 9: "前三季度", 12: ""}
+
+
+def part_label(part: str) -> str:
+    """The label of a part of a year: months from January are named as the quarter or half they make up.
+
+    >>> [part_label(p) for p in ("上半年", "1到9月份", "1-10月", "一至六月", "1—12月")]
+    ['上半年', '前三季度', '1-10月', '上半年', '']
+    """
+    m = re.search(rf"({_MONTH})\s*月份?$", part)
+    if not m or part.endswith(("季度", "半年")):
+        return part
+    n = int(m.group(1)) if m.group(1).isdigit() else _CN_MONTH[m.group(1)]
+    return _CUMULATIVE.get(n, f"1-{n}月")
 
 
 class Mention(NamedTuple):
@@ -87,7 +108,8 @@ def period_mentions(text: str, report: str = "") -> list[Mention]:
         year, part = m.group(1), m.group(2)
         if "年" not in m.group(0) and not _in_range(m.start(1), text):
             continue  # a bare 4-digit number ("累计高新技术企业数 2014") is a count, not a year
-        found.append((m.start(), m.end(), year + part if part else year, _is_target(text, m.start(), m.end())))
+        part = part_label(part) if part else ""
+        found.append((m.start(), m.end(), year + part, _is_target(text, m.start(), m.end())))
     for m in _YEAR_CN.finditer(text):
         found.append((m.start(), m.end(), "".join(_CN_DIGIT[c] for c in m.group(0)), False))
     for m in _YEAR2.finditer(text):
@@ -97,7 +119,7 @@ def period_mentions(text: str, report: str = "") -> list[Mention]:
     if report_year and report[4:]:
         # A report on part of a year is published that year: its 今年上半年 is the report's year.
         for m in _PART_THIS_YEAR.finditer(text):
-            found.append((m.start(), m.end(), f"{report_year}{m.group(1)}", False))
+            found.append((m.start(), m.end(), f"{report_year}{part_label(m.group(1))}", False))
     for m in _PART_ALONE.finditer(text):
         if text[max(0, m.start() - 6) : m.start()].rstrip().endswith("年"):
             continue  # already taken with its year
@@ -106,7 +128,8 @@ def period_mentions(text: str, report: str = "") -> list[Mention]:
         own = [y for a, y in years if s_lo <= a < m.start()]
         before = [y for a, y in years if a < m.start()]
         year = own[-1] if own else report_year or (before[-1] if before else "")
-        found.append((m.start(), m.end(), f"{year}{m.group(1)}" if year else m.group(1), False))
+        part = part_label(m.group(1))
+        found.append((m.start(), m.end(), f"{year}{part}" if year else part, False))
     for m in _PLAN.finditer(text):
         found.append((m.start(), m.end(), f"十{m.group(1) or m.group(2)}五", False))
     out = []
@@ -164,7 +187,7 @@ def report_period(title: str, lead: str) -> str:
         if part and not years:  # "上半年主要经济指标…": the year is the lead's, else the dateline's
             year = next((x.label[:4] for x in period_mentions(body) if x.label[:4].isdigit() and not x.target), "")
             year = year or (dateline.group(1) if dateline else "")
-            return f"{year}{part.group(1)}" if year else ""
+            return f"{year}{part_label(part.group(1))}" if year else ""
         if labels and not labels[0][:4].isdigit():
             return labels[0]  # a plan period ("“十四五”期间，…")
         if years:

@@ -25,10 +25,11 @@ from typing import Any
 from rag.arith import derive, format_value, infer
 from rag.cite import resolve_citations
 from rag.conflict import conflicts, name_conflicts
-from rag.frame import Frame, asked_metric, frame
+from rag.frame import Frame, asked_metric, frame, split_frame
 from rag.grammar import is_yes_no, scopes_in
 from rag.index import IndexUnusable
 from rag.locate import locate, table_cell
+from rag.lookup import lookup
 from rag.premise import check_premise
 from rag.profile import active
 from rag.prompt import REFUSAL, build_messages, load_prompts
@@ -158,6 +159,11 @@ class Pipeline:
             inferred, extra = self._change_from_facts(fr, passages, "" if ver.refused else ver.text)
             passages, hits = (*passages, *extra), (*hits, *extra)
         if ver.refused and not inferred:
+            # The figure asked for, of the asked area and period, stated in any document of the corpus
+            # (the passages retrieved may have missed it, or the model misread them): quoted verbatim.
+            inferred, extra = self._lookup_facts(fr, passages)
+            passages, hits = (*passages, *extra), (*hits, *extra)
+        if ver.refused and not inferred:
             # "两次增资加起来一共多少？" refused or miscomputed by the model: the operands quoted, code adds them.
             quote = extractive_answer(fr, passages, max_sentences=2)
             computed = derive(standalone, quote) if quote else ""
@@ -181,7 +187,8 @@ class Pipeline:
         """A change between two years the question asks for, computed from the facts bound at index time:
         (the operands the answer does not state yet, quoted with their sources, and the computation; the
         passages added for them)."""
-        years = sorted(p for p in fr.periods if p.isdigit())
+        # Two periods, each with its part of the year when the question names one ("比去年同期…前三季度").
+        years = sorted(fr.parts) if len(fr.parts) == 2 else sorted(p for p in fr.periods if p.isdigit())
         scope = _asked_scope(fr.scopes)
         if fr.operation != "diff" or len(years) != 2 or not scope:
             return "", ()
@@ -206,6 +213,31 @@ class Pipeline:
         computed = Template(load_prompts("premise")["arithmetic"]).substitute(expression=expression)
         return ("；".join(quotes) + "。" if quotes else "") + computed, tuple(extra)
 
+    def _lookup_facts(self, fr: Frame, passages: Sequence[Hit]) -> tuple[str, tuple[Hit, ...]]:
+        """The sentences stating what each part of the question asks (one metric, area and period each), from
+        the facts of the whole corpus: (the quotes with `[n]`, the passages added for them); ('', ()) unless
+        every part is stated."""
+        try:
+            facts, chunks = self.retriever.facts.facts, {c.id: c for c in self.retriever.chunks}
+        except IndexUnusable:
+            return "", ()
+        listed = [h.chunk.id for h in passages]
+        extra: list[Hit] = []
+        quotes: list[str] = []
+        for part in split_frame(fr) or [fr]:
+            found = [f for f in lookup(part, facts) if f.chunk_id in chunks]
+            if not found:
+                return "", ()
+            # The passage already shown to the reader is the one to cite, when it states the fact.
+            fact = next((f for f in found if f.chunk_id in listed), found[0])
+            if fact.chunk_id not in listed:
+                extra.append(Hit(chunk=chunks[fact.chunk_id], score=0.0))
+                listed.append(fact.chunk_id)
+            quote = f"{fact.sentence.rstrip('。；;，,')}[{listed.index(fact.chunk_id) + 1}]。"
+            if quote not in quotes:
+                quotes.append(quote)
+        return "".join(quotes), tuple(extra)
+
     def _date_latest(self, question: str) -> str:
         """ "现在/目前/最新…" with no period: the newest period the documents report for the asked metric, across
         all documents (one added today too), in the asked area or else the profile's first."""
@@ -213,9 +245,15 @@ class Pipeline:
             return question
         scope = _asked_scope(scopes_in(question))
         try:
-            return self.retriever.facts.date_latest(question, asked_metric(question), scope) if scope else question
+            store = self.retriever.facts
         except IndexUnusable:
             return question
+        # The fact that states the asked figure, read as the question is read; else the metric's series.
+        found = lookup(frame(question), store.facts)
+        if found:
+            period = found[0].period
+            return f"{period[:4]}年{period[4:]}{question}" if period[:4].isdigit() else f"{period}{question}"
+        return store.date_latest(question, asked_metric(question), scope) if scope else question
 
     def _premise_by_check(self, question: str, passages: Sequence[Hit]) -> PremiseCheck | None:
         """The fact-checker's verdict on the figure a yes/no question asserts, when its evidence is in `passages`.

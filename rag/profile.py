@@ -170,7 +170,13 @@ class Profile:
         return list(dict.fromkeys(full for short, full in self.metric_synonyms if short in text and full not in text))
 
     def metric_of(self, words: str) -> str:
-        """The canonical metric whose longest alias occurs in `words` ('' when none does)."""
+        """The canonical metric whose longest alias occurs in `words` ('' when none does). In "A占B比重" the
+        figure measures A's share, so A's words (with 占) are read first: B is only the base."""
+        share = words.find("占")
+        if share > 0 and words[: share + 1] != words:
+            found = self.metric_of(words[: share + 1])
+            if found:
+                return found
         best, size = "", 0
         for canon, aliases in self.metrics:
             for a in aliases:

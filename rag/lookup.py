@@ -1,0 +1,105 @@
+"""Figures looked up in the facts bound at index time, for a question the passages did not answer.
+
+A figure question names one metric, one area and one period ("2026年1-9月昆山市GDP多少？"). The fact
+store holds every figure of the whole corpus with those three bound, so when the model's answer is
+dropped (or the model saw the wrong passages) the answer can still be the sentence that states it,
+quoted verbatim from whichever document states it: a report added today as much as the seeds.
+
+A fact answers only when all of these hold, else nothing is returned and the refusal stands:
+- same area and same period label (a part of a year is not its whole year), an achieved value;
+- the asked kind of figure: a share (比重/占比) or a rate (增速) is a percentage stated with those words,
+  an amount is not a percentage, and an asked unit ("多少件") is the fact's unit;
+- the question's metric words are in the clause that states the figure: most of them, and the last
+  one (the head of a Chinese compound names the thing: 预算收入 is no answer for 预算支出);
+- one value: sources that disagree are left to the conflict note, never settled here.
+
+>>> from rag.types import Fact
+>>> s = "同期，昆山市实现地区生产总值4127.8亿元，同比增长5.3%。"
+>>> f = Fact("1", "a.txt", "c", "地区生产总值", "地区生产总值", "2026前三季度", "city", 4127.8e8, "元",
+...          "4127.8亿元", "", "actual", "number", "昆山市", s, 0, 0)
+>>> from rag.frame import frame
+>>> [x.raw for x in lookup(frame("2026年1到9月份，整个昆山市的地区生产总值是多少？"), [f])]
+['4127.8亿元']
+>>> lookup(frame("2026年1到9月份，整个昆山市的地区生产总值增速是多少？"), [f])
+[]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.cite import bigrams, overlap
+from rag.frame import Frame
+from rag.grammar import core, metric_core
+from rag.profile import active
+from rag.types import Fact
+
+_SHARE = re.compile(r"比重|占比")
+_OPERANDS = re.compile(r"[和与及、]|加起来|加在一起")
+_RATE = re.compile(r"增速|增幅|增长率|增长百分之|同比增长多少|增长了?百分之几")
+METRIC_COVER = 0.6  # share of the question's metric bigrams the fact's clause must hold
+HEAD_COVER = 0.5  # share of the last metric word's bigrams it must hold
+
+
+def lookup(fr: Frame, facts: Sequence[Fact]) -> list[Fact]:
+    """The facts that state what `fr` asks (see module docstring), best first; [] when none or several values."""
+    if fr.yes_no or fr.asks != "amount" or len(fr.scopes) > 1:
+        return []
+    if fr.operation and not (fr.operation == "sum" and not _OPERANDS.search(fr.text)):
+        return []  # a change or a series is computed elsewhere; "一共引进了多少" with no operands asks a total
+    words = [w for w in fr.metric.split() if len(w) > 1]
+    if not words:
+        return []
+    want, want_head = bigrams(" ".join(words)), bigrams(words[-1])
+    share, rate = bool(_SHARE.search(fr.text)), bool(_RATE.search(fr.text))
+    scope = next(iter(fr.scopes), active().scope_ids()[0])  # no area named: the documents' home area
+    found: list[tuple[float, Fact]] = []
+    for f in facts:
+        if f.kind != "actual" or f.computed or not f.period or f.scope != scope:
+            continue
+        if fr.parts and f.period not in fr.parts:
+            continue
+        clause = _clause(f)
+        if not _kind_fits(f, clause, share, rate, fr.unit):
+            continue
+        have = bigrams(core(clause))
+        score = overlap(want, have)
+        if score >= METRIC_COVER and overlap(want_head, have) >= HEAD_COVER:
+            found.append((score, f))
+    if not found:
+        return []
+    if not fr.parts:  # "现在…多少": the newest period stated, when the question names none
+        if not fr.latest:
+            return []
+        from rag.facts import period_key
+
+        top = max(period_key(f.period) for _, f in found)
+        found = [(s, f) for s, f in found if period_key(f.period) == top]
+    best = max(s for s, _ in found)
+    picked = [f for s, f in sorted(found, key=lambda t: -t[0]) if s == best]
+    if len({round(f.value, 6) for f in picked}) != 1 or len({f.period for f in picked}) != 1:
+        return []
+    return picked
+
+
+def _clause(f: Fact) -> str:
+    """The words that state the fact: its sentence from the clause before the figure up to the figure."""
+    at = f.sentence.find(f.raw)
+    if at < 0:
+        return f.metric
+    lo = max(f.sentence.rfind(ch, 0, at) for ch in "，,；;。：:") + 1
+    # "…，同比增长6.3%": a clause of change alone is named by the clause before it.
+    if lo > 0 and not metric_core(f.sentence[lo:at]):
+        lo = max(f.sentence.rfind(ch, 0, lo - 1) for ch in "，,；;。：:") + 1
+    return f.sentence[lo : at + len(f.raw)]
+
+
+def _kind_fits(f: Fact, clause: str, share: bool, rate: bool, unit: str) -> bool:
+    """The fact is the kind of figure asked: a share, a growth rate, or an amount (in the asked unit)."""
+    if share or rate:
+        said = re.search(r"比重|占比|占", clause) if share else re.search(r"增长|增速|增幅|下降", clause)
+        return f.figure_kind == "percent" and bool(said)
+    if f.figure_kind not in ("number",):
+        return False
+    return not unit or unit in f.raw or unit == f.unit

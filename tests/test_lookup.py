@@ -1,0 +1,55 @@
+"""Figures looked up in the bound facts: one metric, one area, one period; the head word decides."""
+
+from __future__ import annotations
+
+from test_facts import _chunk
+
+from rag.bind import bind_chunk
+from rag.dating import precise_periods
+from rag.frame import frame
+from rag.lookup import lookup
+from rag.period import part_label, period_mentions
+
+REPORT = (
+    "2026年前三季度，高新区实现地区生产总值938.4亿元，同比增长6.1%；"
+    "高新技术产业产值占规模以上工业总产值比重达58.3%。"
+    "同期，昆山市实现地区生产总值4127.8亿元；一般公共预算收入320.5亿元。"
+    "第四季度，高新区将全力冲刺，力争全年地区生产总值突破1280亿元，高新技术产业产值占比稳定在58%以上。"
+)
+
+
+def _facts() -> list:
+    return bind_chunk(_chunk(REPORT, report="2026前三季度"))
+
+
+def _raw(question: str) -> list[str]:
+    return [f.raw for f in lookup(frame(question), _facts())]
+
+
+def test_months_from_january_are_the_quarter_or_half_they_make_up():
+    labels = [part_label(p) for p in ("1-3月", "1到6月份", "一至九月", "1—10月")]
+    assert labels == ["一季度", "上半年", "前三季度", "1-10月"]
+    assert [m.label for m in period_mentions("2026年1到9月份，全市")] == ["2026前三季度"]
+
+
+def test_a_part_named_once_is_each_bare_years_part_unless_the_year_is_whole():
+    assert precise_periods("前三季度的外资，2025年和2026年分别是多少") == {"2025前三季度", "2026前三季度"}
+    assert precise_periods("2024年全年和2026年前三季度各是多少") == {"2024", "2026前三季度"}
+
+
+def test_the_asked_area_period_and_metric_pick_one_fact():
+    assert _raw("2026年1到9月份，整个昆山市的地区生产总值是多少？") == ["4127.8亿元"]
+    assert _raw("2026年前三季度高新区地区生产总值是多少？") == ["938.4亿元"]
+    assert _raw("2026年前三季度高新区高新技术产业产值占比是多少？") == ["58.3%"]
+
+
+def test_no_fact_answers_another_head_word_another_period_or_a_goal():
+    assert _raw("2026年前三季度昆山市一般公共预算支出是多少？") == []  # 收入 is stated, 支出 is asked
+    assert _raw("2026年高新区全年地区生产总值是多少？") == []  # only the goal (力争…突破) is for the whole year
+    assert _raw("2026年第三季度高新区地区生产总值是多少？") == []  # one quarter is not the first three
+    assert _raw("2026年前三季度高新区地区生产总值增速是多少？") == ["6.1%"]
+
+
+def test_an_aiming_verb_makes_every_goal_after_it_a_target():
+    kinds = {f.raw: f.kind for f in _facts()}
+    assert kinds["突破1280亿元"] == "target" and kinds["58%"] == "target" and kinds["58.3%"] == "actual"
