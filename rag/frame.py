@@ -92,7 +92,7 @@ def asked_metric(question: str) -> str:
     >>> asked_metric("2025年高新区GDP比2024年多了多少亿？")
     '地区生产总值 多 亿'
     """
-    return metric_core(ASKING.sub(" ", without_periods(question)))
+    return metric_core(ASKING.sub(" ", _TREND.sub(" ", without_periods(question))))
 
 
 def without_periods(text: str) -> str:

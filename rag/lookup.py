@@ -30,6 +30,7 @@ import re
 from collections.abc import Sequence
 
 from rag.cite import bigrams, overlap
+from rag.facts import period_key
 from rag.frame import Frame
 from rag.grammar import core, metric_core
 from rag.profile import active
@@ -48,32 +49,17 @@ def lookup(fr: Frame, facts: Sequence[Fact]) -> list[Fact]:
         return []
     if fr.operation and not (fr.operation == "sum" and not _OPERANDS.search(fr.text)):
         return []  # a change or a series is computed elsewhere; "一共引进了多少" with no operands asks a total
-    words = [w for w in fr.metric.split() if len(w) > 1]
-    if not words:
-        return []
-    want, want_head = bigrams(" ".join(words)), bigrams(words[-1])
-    share, rate = bool(_SHARE.search(fr.text)), bool(_RATE.search(fr.text))
     scope = next(iter(fr.scopes), active().scope_ids()[0])  # no area named: the documents' home area
-    found: list[tuple[float, Fact]] = []
-    for f in facts:
-        if f.kind != "actual" or f.computed or not f.period or f.scope != scope:
-            continue
-        if fr.parts and f.period not in fr.parts:
-            continue
-        clause = _clause(f)
-        if not _kind_fits(f, clause, share, rate, fr.unit):
-            continue
-        have = bigrams(core(clause))
-        score = overlap(want, have)
-        if score >= METRIC_COVER and overlap(want_head, have) >= HEAD_COVER:
-            found.append((score, f))
+    found = [
+        (score, f)
+        for f in facts
+        if f.scope == scope and (not fr.parts or f.period in fr.parts) and (score := fits(fr, f))
+    ]
     if not found:
         return []
     if not fr.parts:  # "现在…多少": the newest period stated, when the question names none
         if not fr.latest:
             return []
-        from rag.facts import period_key
-
         top = max(period_key(f.period) for _, f in found)
         found = [(s, f) for s, f in found if period_key(f.period) == top]
     best = max(s for s, _ in found)
@@ -81,6 +67,20 @@ def lookup(fr: Frame, facts: Sequence[Fact]) -> list[Fact]:
     if len({round(f.value, 6) for f in picked}) != 1 or len({f.period for f in picked}) != 1:
         return []
     return picked
+
+
+def fits(fr: Frame, f: Fact) -> float:
+    """How well achieved fact `f` states the metric `fr` asks for, in the asked kind of figure (0 when it does
+    not: another head word, a goal, a percentage for an amount). Area and period are the caller's."""
+    words = [w for w in fr.metric.split() if len(w) > 1]
+    if not words or f.kind != "actual" or f.computed or not f.period:
+        return 0.0
+    clause = _clause(f)
+    if not _kind_fits(f, clause, bool(_SHARE.search(fr.text)), bool(_RATE.search(fr.text)), fr.unit):
+        return 0.0
+    have = bigrams(core(clause))
+    score = overlap(bigrams(" ".join(words)), have)
+    return score if score >= METRIC_COVER and overlap(bigrams(words[-1]), have) >= HEAD_COVER else 0.0
 
 
 def _clause(f: Fact) -> str:

@@ -38,6 +38,7 @@ from rag.quote import extractive_answer, nearest_other
 from rag.retrieve import Retriever
 from rag.rewrite import rewrite
 from rag.settings import Settings
+from rag.trend import series
 from rag.types import Answer, Hit, Message, PremiseCheck, StreamEvent, Timings, Verification
 from rag.verify import verify
 
@@ -132,10 +133,17 @@ class Pipeline:
             )
         # "965亿元是哪一年的数据？": each quoted figure's period is read from the passage that states it.
         by_code = by_code or locate(standalone, passages) or table_cell(standalone, passages)
+        if not by_code and fr.operation == "trend":
+            # "这几年怎么变化": the series the facts of the whole corpus state, each point cited.
+            by_code, extra = self._trend_from_facts(fr, passages)
+            if by_code:
+                passages, hits = (*passages, *extra), (*hits, *extra)
         if by_code:
             ver = verify(by_code, passages, fr)
             if not ver.refused and not ver.fallback:
                 ver = self._with_conflicts(passages, ver)  # a table cell the text contradicts shows both
+                if fr.operation == "trend":
+                    ver = _append_note(ver, passages, "trend_note")
                 yield StreamEvent(kind="token", text=ver.text)
                 yield done(ver.text, False, ver, first=time.perf_counter())
                 return
@@ -237,6 +245,29 @@ class Pipeline:
             if quote not in quotes:
                 quotes.append(quote)
         return "".join(quotes), tuple(extra)
+
+    def _trend_from_facts(self, fr: Frame, passages: Sequence[Hit]) -> tuple[str, tuple[Hit, ...]]:
+        """The asked metric's series for the asked area, from the facts bound at index time: (the answer with
+        each point cited, the passages added for them); ('', ()) for fewer than two periods."""
+        try:
+            facts, chunks = self.retriever.facts.facts, {c.id: c for c in self.retriever.chunks}
+        except IndexUnusable:
+            return "", ()
+        line = [f for f in series(fr, facts) if f.chunk_id in chunks]
+        if len(line) < 2:
+            return "", ()
+        listed = [h.chunk.id for h in passages]
+        extra = []
+        points = []
+        for f in line:
+            if f.chunk_id not in listed:
+                extra.append(Hit(chunk=chunks[f.chunk_id], score=0.0))
+                listed.append(f.chunk_id)
+            points.append((f"{f.period[:4]}年{f.period[4:]}", f.raw, str(listed.index(f.chunk_id) + 1)))
+        what = active().scope_label(line[0].scope) + (line[0].metric_id or fr.metric.split()[0])
+        tpl = Template(load_prompts("premise")["trend_point"])
+        text = "".join(tpl.substitute(period=p, what=what, value=v, n=n) for p, v, n in points)
+        return text, tuple(extra)
 
     def _date_latest(self, question: str) -> str:
         """ "现在/目前/最新…" with no period: the newest period the documents report for the asked metric, across
