@@ -113,6 +113,7 @@ def as_frame(question: str | Frame) -> Frame:
 
 _TOGETHER = re.compile(r"分别|各自|各是|各为|各有|各多少|和|与|及")
 _ASKS_AMOUNT = re.compile(r"多少(?!年)|几[个家项件名位批次倍万亿千百]|多大|多高|多长")
+_ASKS_DAY = re.compile(r"哪一?天|几号|几月几[日号]|哪一?日")
 _ASKS_TIME = re.compile(r"什么时候|啥时候|何时|哪一?年|哪一?天|几月|几号|哪个月|多少年")
 
 
@@ -133,13 +134,15 @@ def split_frame(fr: Frame) -> list[Frame]:
 
 
 def asked_kind(question: str) -> str:
-    """ "amount" when the question asks how much or how many, "time" when it asks when, else "".
+    """ "amount" when the question asks how much or how many, "day" which day, "time" when, else "".
 
     >>> asked_kind("募资多少？"), asked_kind("什么时候建成的？"), asked_kind("董事长是谁？")
     ('amount', 'time', '')
     """
     if _ASKS_AMOUNT.search(question):
         return "amount"
+    if _ASKS_DAY.search(question):
+        return "day"  # a year alone does not say which day
     return "time" if _ASKS_TIME.search(question) else ""
 
 
@@ -153,6 +156,8 @@ def states_asked_kind(asks: str, sentence: str) -> bool:
     figs = extract_figures(strip_markers(sentence))
     if asks == "amount":
         return any(f.kind != "year" and f.unit not in ("月", "日") for f in figs)
+    if asks == "day":
+        return any(f.unit == "日" for f in figs) or bool(re.search(r"\d{1,2}月\d{1,2}[日号]", sentence))
     if asks == "time":
         return any(f.kind == "year" or f.unit in ("月", "日") for f in figs)
     return True
@@ -184,8 +189,9 @@ def framed_counts(question: str) -> set[tuple[float, str]]:
 _ASKED_UNIT = re.compile(
     r"多少(?:个)?(GW|MW|万台|台|万人|人|家|个|项|件|亿美元|万美元|亿元|万元|万平方米|平方米|平方公里|平方千米|钱)"
 )
-# What a unit asked for may be written as: "多少钱" is answered in 元 or 美元, 平方公里 also as 平方千米.
-_UNIT_FORMS = {"钱": "元", "平方公里": "平方公里|平方千米", "平方千米": "平方公里|平方千米"}
+# What a unit asked for may be written as: "多少钱" is answered in 元 or 美元, 平方公里 also as 平方千米,
+# people ("多少人") also counted as 名 or 位.
+_UNIT_FORMS = {"钱": "元", "平方公里": "平方公里|平方千米", "平方千米": "平方公里|平方千米", "人": "人|名|位"}
 ASKED_METRIC_MIN = 0.3  # dev+probe answers: right ones ≥ 0.71, a 亿元 figure of another metric 0.11
 
 

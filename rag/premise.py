@@ -11,13 +11,16 @@ import re
 from collections.abc import Sequence
 
 from rag.bind import is_target
-from rag.cite import overlap
+from rag.cite import bigrams, overlap
 from rag.dating import governing_periods, periods_in
 from rag.grammar import (
     METRIC_MIN_OVERLAP,
     claim_metric,
+    clause_bounds,
     comparable,
+    head,
     is_yes_no,
+    metric_core,
     passage_context,
     passage_scopes,
     scopes_in,
@@ -46,7 +49,7 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
     ordered = [f for f in figs if f.kind != "year"] + [f for f in figs if f.kind == "year"]
     found: list[PremiseCheck] = []
     for fig in ordered:
-        metric = claim_metric(q, fig) if fig.kind != "year" else year_context(q, fig)
+        metric = _asserted_metric(q, fig) if fig.kind != "year" else year_context(q, fig)
         if not metric:
             continue
         periods = q_periods - ({str(int(fig.value))} if fig.kind == "year" else set())
@@ -85,6 +88,14 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
             found.append(PremiseCheck(claimed=fig.raw, agrees=agrees, source=g.raw, passage=n, sentence=sentence))
     # One wrong figure makes the premise wrong: "1.71平方米组件效率是28.36%吗" agrees on 1.71平方米 only.
     return next((f for f in found if not f.agrees), found[0] if found else None)
+
+
+def _asserted_metric(question: str, fig: Figure) -> set[str]:
+    """Bigrams of what a question asserts a figure for: the words before it and the noun right after it
+    ("每年能拿20万生活补贴": 生活补贴 names the 20万 as much as 每年能拿 does)."""
+    _, hi = clause_bounds(question, fig.start, fig.end)
+    after = re.split(r"[、｜\d]", question[fig.end : hi], maxsplit=1)[0]
+    return claim_metric(question, fig) | bigrams(head(metric_core(after)))
 
 
 _ASSERTS_TARGET = re.compile(r"目标|计划|力争|预期|规划|要达到|争取")

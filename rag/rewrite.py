@@ -24,6 +24,7 @@ from rag.types import Message
 _YEAR = re.compile(r"(?:19|20)\d{2}年(?:度)?|[23]\d年(?=[^\d]|$)")
 _PERIOD = re.compile(r"^(?:(?:19|20)\d{2}年(?:度|前三季度|上半年|全年)?|[23]\d年)$")
 _PLAN_BODY = re.compile(r"^“?(.+?)”?(?:期间|时期)?$")
+_WH = re.compile(r"多少|几|什么|啥|哪|谁|何时|怎么|如何")
 _LEAD = re.compile(r"^(?:那么?|那|还有|另外|再问一下|请问)[，,\s]*")
 _TRAIL = re.compile(r"[呢吗么呀啊]?[？?。！!\s]*$")
 _PRONOUN = re.compile(r"^(?:它们?的?|其|该|这个?|那个?)")
@@ -47,6 +48,20 @@ def _subjectless(question: str) -> bool:
     return not metric_core(_COMPARING.sub(" ", ASKING.sub(" ", _LEAD.sub("", question)))).strip()
 
 
+def _area_only(body: str) -> str:
+    """The area a follow-up names when it names nothing else ("昆山全市同期" → "昆山全市"); '' otherwise.
+
+    >>> _area_only("昆山全市同期"), _area_only("昆山市"), _area_only("昆山市的专利")
+    ('昆山全市', '昆山市', '')
+    """
+    named = active().scope_mentions(body)
+    if len(named) != 1:
+        return ""
+    a, b, _ = named[0]
+    rest = re.sub(r"同期|同一时期|的|\s", "", body[:a] + body[b:])  # "同期": the previous question's period
+    return "" if rest else body[a:b]
+
+
 def rewrite(question: str, history: Sequence[Message]) -> str:
     """A standalone version of `question` given earlier turns (unchanged when it already stands alone)."""
     prev = next((m.content.strip() for m in reversed(history) if m.role == "user" and m.content.strip()), "")
@@ -64,16 +79,22 @@ def rewrite(question: str, history: Sequence[Message]) -> str:
         if plan_name and prof.plan_rx.search(prev):
             return prof.plan_rx.sub(plan_name, prev, count=1)
         return body + prev
-    names = sorted(prof.scope_names(), key=len, reverse=True)
-    if body in names:  # "那昆山市呢？" → same question for the other scope
-        for name in names:
-            if name in prev:
-                return prev.replace(name, body, 1)
-        return body + prev
+    area = _area_only(body)
+    if area:  # "那昆山市呢？", "那昆山全市同期呢？" → the same question (same period) for the other area
+        named = prof.scope_mentions(prev)
+        if named:
+            a, b, _ = named[0]
+            return prev[:a] + area + prev[b:]
+        return area + prev
     if _subjectless(body):  # "比去年同期增长多少？": the same subject, compared
         return f"{_ASK_TAIL.sub('', prev)}{body}？"
     if not _PRONOUN.match(body):
         return question  # a new subject ("那乐美包装呢？"): guessing what is asked would mislead retrieval
     attr = _PRONOUN.sub("", body)  # "它的增速" → "增速": an attribute of the previous subject
     subject = _ASK_TAIL.sub("", prev)
+    wh = _WH.search(subject)
+    if wh:  # "澜锐精密是做什么的？": the subject is what comes before the question
+        subject = re.sub(r"[是做干搞为有的]+$", "", subject[: wh.start()])
+    if attr and _WH.search(attr):  # "它是哪天上市的？": the follow-up says what it asks; only the subject is added
+        return f"{subject}{attr}？"
     return f"{subject}的{attr}是多少？" if attr else prev

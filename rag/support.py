@@ -34,6 +34,19 @@ from rag.types import Chunk, Claim, ClaimCheck, Figure, FigureCheck, Hit
 GROUNDING_MIN_OVERLAP = 0.4  # figure-free sentences: share of their bigrams found in the cited passage
 
 
+BETTER_FIT = 0.2  # how much better another figure must state the asked metric to be the one meant
+
+
+def _better_fit(asked: frozenset[str], text: str, g: Figure) -> bool:
+    """Whether another figure of `text` in the same unit states the asked metric clearly better than `g`."""
+    mine = overlap(set(asked), passage_context(text, g))
+    return any(
+        o.unit == g.unit and o.value != g.value and overlap(set(asked), passage_context(text, o)) > mine + BETTER_FIT
+        for o in extract_figures(text)
+        if o.kind == g.kind
+    )
+
+
 def _check_in_passage(
     fig: Figure,
     claim_text: str,
@@ -41,8 +54,10 @@ def _check_in_passage(
     claim_scopes: set[str],
     chunk: Chunk,
     claim_parts: frozenset[str] = frozenset(),
+    asked: frozenset[str] = frozenset(),
 ) -> str:
-    """'' when `chunk` supports `fig` as stated in `claim_text`, else the reason it does not."""
+    """'' when `chunk` supports `fig` as stated in `claim_text`, else the reason it does not. `asked`: bigrams
+    of the metric the question asks, which a bare figure ("2024年：5839件") is taken to state."""
     date = _date_at(claim_text, fig)
     if date:
         # "2024年10月", "1月9日": a month or day is part of a date, which the passage must state whole.
@@ -73,6 +88,8 @@ def _check_in_passage(
             continue  # "10亿元以上签约项目" is a class of projects, not an amount any project was said to have
         if metric and overlap(metric, passage_context(chunk.text, g)) < METRIC_MIN_OVERLAP:
             continue
+        if not metric and asked and _better_fit(asked, chunk.text, g):
+            continue  # "专利授权5839件，其中发明专利授权1518件": 5839 is no answer to 发明专利授权
         periods = governing_periods(chunk, g.start)
         if claim_periods and periods and not (claim_periods & periods):
             reason = "period"
@@ -132,8 +149,10 @@ def check_claim(
     entity: str = "",
     terms: Sequence[str] = (),
     q_parts: frozenset[str] = frozenset(),
+    asked: frozenset[str] = frozenset(),
 ) -> tuple[ClaimCheck, tuple[int, ...]]:
-    """Check one sentence; returns the check and the citation numbers it should carry."""
+    """Check one sentence; returns the check and the citation numbers it should carry. `asked`: bigrams of
+    the metric the question asks (see `_check_in_passage`)."""
     plain = strip_markers(claim.text)
     figs = extract_figures(plain)
     # The claim is dated as a passage is (`rag.dating`): each figure by its own clause or the period opening
@@ -160,7 +179,7 @@ def check_claim(
         result = FigureCheck(raw=f.raw, supported=False, reason="uncited" if not cites else "not_found")
         reasons = []
         for n in cites:
-            r = _check_in_passage(f, plain, c_periods, c_scopes, passages[n - 1].chunk, c_parts)
+            r = _check_in_passage(f, plain, c_periods, c_scopes, passages[n - 1].chunk, c_parts, asked)
             if not r:
                 result = FigureCheck(raw=f.raw, supported=True, passage=n)
                 if f.kind != "year":
@@ -170,7 +189,7 @@ def check_claim(
                         m
                         for m in range(1, len(passages) + 1)
                         if m not in cites
-                        and not _check_in_passage(f, plain, c_periods, c_scopes, passages[m - 1].chunk, c_parts)
+                        and not _check_in_passage(f, plain, c_periods, c_scopes, passages[m - 1].chunk, c_parts, asked)
                     ]
                 break
             reasons.append(r)
@@ -179,7 +198,7 @@ def check_claim(
             # passage is kept, and that passage's number is added to the sentence.
             for n in range(1, len(passages) + 1):
                 if n not in cites and not _check_in_passage(
-                    f, plain, c_periods, c_scopes, passages[n - 1].chunk, c_parts
+                    f, plain, c_periods, c_scopes, passages[n - 1].chunk, c_parts, asked
                 ):
                     result = FigureCheck(raw=f.raw, supported=True, passage=n, reason="recited")
                     extra.append(n)

@@ -81,7 +81,16 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
             checks.append(ClaimCheck(claim=claim, supported=False, reason="refusal"))
             continue
         check, cites = check_claim(
-            claim, passages, q_periods, q_scopes, yes_no, framed, entity, fr.names, frozenset() if yes_no else fr.parts
+            claim,
+            passages,
+            q_periods,
+            q_scopes,
+            yes_no,
+            framed,
+            entity,
+            fr.names,
+            frozenset() if yes_no else fr.parts,
+            frozenset() if yes_no else frozenset(bigrams(fr.metric)),
         )
         checks.append(check)
         unsupported += [f.raw for f in check.figures if not f.supported]

@@ -53,3 +53,35 @@ def test_no_fact_answers_another_head_word_another_period_or_a_goal():
 def test_an_aiming_verb_makes_every_goal_after_it_a_target():
     kinds = {f.raw: f.kind for f in _facts()}
     assert kinds["突破1280亿元"] == "target" and kinds["58%"] == "target" and kinds["58.3%"] == "actual"
+
+
+def test_a_bare_figure_is_no_answer_when_the_passage_states_the_asked_metric_for_another():
+    from conftest import text_hit
+
+    from rag.verify import verify
+
+    hit = text_hit("2024年，昆山高新区完成专利授权5839件，其中发明专利授权1518件。")
+    q = "2024年高新区发明专利授权量是多少件？"
+    dropped = verify("2024年：5839件[1]。", [hit], frame(q))
+    assert "5839件" in dropped.unsupported_numbers and "2024年：5839件" not in dropped.text
+    kept = verify("2024年：1518件[1]。", [hit], frame(q))
+    assert not kept.refused and "1518件" in kept.text
+
+
+def test_a_follow_up_naming_only_another_area_asks_the_same_for_it():
+    from rag.rewrite import rewrite
+    from rag.types import Message
+
+    h = [Message("user", "高新区2026年前三季度实际使用外资是多少？"), Message("assistant", "2.61亿美元[1]。")]
+    assert rewrite("那昆山全市同期呢？", h) == "昆山全市2026年前三季度实际使用外资是多少？"
+    assert rewrite("那昆山市的专利呢？", h) == "那昆山市的专利呢？"
+    h2 = [Message("user", "澜锐精密是做什么的？"), Message("assistant", "…[1]。")]
+    assert rewrite("它是哪天上市的？在哪个板？", h2) == "澜锐精密是哪天上市的？在哪个板？"
+
+
+def test_which_day_is_answered_only_by_a_sentence_with_a_day():
+    from rag.frame import states_asked_kind
+
+    assert frame("它是哪天上市的？").asks == "day"
+    assert not states_asked_kind("day", "该企业成立于2012年，2019年迁入昆山高新区。")
+    assert states_asked_kind("day", "6月18日，该公司在深交所创业板上市。")
