@@ -208,6 +208,8 @@ def answer_json(a: Any) -> dict[str, Any]:
     }
     if a.notice:
         d["notice"] = a.notice
+    if getattr(a, "series", ()):
+        d["series"] = [dataclasses.asdict(f) for f in a.series]  # a trend answer's points, each with its source
     return d
 
 

@@ -39,7 +39,7 @@ from rag.retrieve import Retriever
 from rag.rewrite import rewrite
 from rag.settings import Settings
 from rag.trend import series
-from rag.types import Answer, Hit, Message, PremiseCheck, StreamEvent, Timings, Verification
+from rag.types import Answer, Fact, Hit, Message, PremiseCheck, StreamEvent, Timings, Verification
 from rag.verify import verify
 
 
@@ -96,6 +96,8 @@ class Pipeline:
         yield StreamEvent(kind="hits", hits=hits)
         passages = hits[: self.settings.context_passages]
 
+        points: tuple[Fact, ...] = ()
+
         def done(text: str, refused: bool, ver: Any = None, first: float | None = None) -> StreamEvent:
             t_end = time.perf_counter()
             answer = Answer(
@@ -111,6 +113,7 @@ class Pipeline:
                     total_ms=round((t_end - t0) * 1000, 1),
                 ),
                 notice=notice,
+                series=points if not refused else (),
             )
             return StreamEvent(kind="final", text=text, answer=answer)
 
@@ -135,7 +138,7 @@ class Pipeline:
         by_code = by_code or locate(standalone, passages) or table_cell(standalone, passages)
         if not by_code and fr.operation == "trend":
             # "这几年怎么变化": the series the facts of the whole corpus state, each point cited.
-            by_code, extra = self._trend_from_facts(fr, passages)
+            by_code, extra, points = self._trend_from_facts(fr, passages)
             if by_code:
                 passages, hits = (*passages, *extra), (*hits, *extra)
         if by_code:
@@ -147,6 +150,7 @@ class Pipeline:
                 yield StreamEvent(kind="token", text=ver.text)
                 yield done(ver.text, False, ver, first=time.perf_counter())
                 return
+        points = ()  # the model answers: no series was stated by code
 
         messages = build_messages(standalone, passages, history, max_passage_chars=self.settings.max_passage_chars)
         pieces: list[str] = []
@@ -246,16 +250,16 @@ class Pipeline:
                 quotes.append(quote)
         return "".join(quotes), tuple(extra)
 
-    def _trend_from_facts(self, fr: Frame, passages: Sequence[Hit]) -> tuple[str, tuple[Hit, ...]]:
+    def _trend_from_facts(self, fr: Frame, passages: Sequence[Hit]) -> tuple[str, tuple[Hit, ...], tuple[Fact, ...]]:
         """The asked metric's series for the asked area, from the facts bound at index time: (the answer with
-        each point cited, the passages added for them); ('', ()) for fewer than two periods."""
+        each point cited, the passages added for them, the points); empty for fewer than two periods."""
         try:
             facts, chunks = self.retriever.facts.facts, {c.id: c for c in self.retriever.chunks}
         except IndexUnusable:
-            return "", ()
+            return "", (), ()
         line = [f for f in series(fr, facts) if f.chunk_id in chunks]
         if len(line) < 2:
-            return "", ()
+            return "", (), ()
         listed = [h.chunk.id for h in passages]
         extra = []
         points = []
@@ -267,7 +271,7 @@ class Pipeline:
         what = active().scope_label(line[0].scope) + (line[0].metric_id or fr.metric.split()[0])
         tpl = Template(load_prompts("premise")["trend_point"])
         text = "".join(tpl.substitute(period=p, what=what, value=v, n=n) for p, v, n in points)
-        return text, tuple(extra)
+        return text, tuple(extra), tuple(line)
 
     def _date_latest(self, question: str) -> str:
         """ "现在/目前/最新…" with no period: the newest period the documents report for the asked metric, across

@@ -107,6 +107,7 @@ class Answer:
     unsupported_numbers: tuple[str, ...] = ()
     timings: Timings = field(default_factory=Timings)
     notice: str = ""  # e.g. "问题过长，已截断" — shown to the user, never hidden
+    series: tuple[Fact, ...] = ()  # a trend answer's points in period order, each cited (for a chart)
 
 
 @dataclass(frozen=True)

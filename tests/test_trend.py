@@ -55,3 +55,4 @@ def test_the_chat_answers_a_trend_with_each_point_cited_and_verified(seed_facts)
     cited = {c.doc for c in a.citations}
     assert {f.doc for f in points} <= cited
     assert "不作推算" in a.answer
+    assert [f.raw for f in a.series] == [f.raw for f in points]  # the points, for the chat's chart
