@@ -2,7 +2,7 @@
 
 1. In-process: the chat handler (`ChatService.respond`) with a scripted stand-in pipeline —
    sources before tokens, multi-turn history, empty question, pipeline errors, feedback, drafts,
-   upload validation. No models, runs in a second.
+   upload validation, the trend chart shown and hidden. No models, runs in a second.
 2. Live: `gradio_client.Client` against the real `gaoxin serve` subprocess — the named `ask` and
    `check` endpoints return sensible structures.
 """
@@ -18,9 +18,9 @@ import pytest
 from test_ui_e2e import index_ready, live_server
 
 from rag.settings import Settings
-from rag.types import Answer, Chunk, Citation, Hit, Message, StreamEvent
+from rag.types import Answer, Chunk, Citation, Fact, Hit, Message, StreamEvent
 from ui import render
-from ui.app import MODE_EXTRACTIVE, ChatService, build_app, validate_upload
+from ui.app import MODE_EXTRACTIVE, ChatService, build_app, chart_updates, validate_upload
 
 GDP = "2024年,昆山高新区实现地区生产总值1135.1亿元,同比增长6.3%。"
 SKIP = {"__type__": "update"}  # what gr.skip() sends: "leave this output alone"
@@ -34,6 +34,7 @@ class ScriptedPipeline:
     def __init__(self, answer: str = "2024年高新区GDP为1135.1亿元[1]。", fail: bool = False) -> None:
         self.answer_text = answer
         self.fail = fail
+        self.series: tuple[Fact, ...] = ()  # a trend answer's points
         self.calls: list[tuple[str, tuple[Message, ...]]] = []
         c1 = Chunk("c1", "001_x.txt", "高新区报道", "一、经济", GDP, 0, len(GDP), ("2024",), "zone")
         c2 = Chunk("c2", "002_y.txt", "昆山市报道", "二、综述", "昆山市GDP为5300亿元。", 0, 12, ("2024",), "city")
@@ -41,7 +42,7 @@ class ScriptedPipeline:
 
     def _answer(self, q: str) -> Answer:
         cit = Citation(1, "c1", "001_x.txt", "高新区报道", "一、经济", GDP, 0, len(GDP))
-        return Answer(q, self.answer_text, False, (cit,), self.hits)
+        return Answer(q, self.answer_text, False, (cit,), self.hits, series=self.series)
 
     def stream(self, question: str, history: Sequence[Message] = ()) -> Iterator[StreamEvent]:
         self.calls.append((question, tuple(history)))
@@ -83,7 +84,7 @@ def test_sources_arrive_before_tokens_and_answer_links_them(settings):
     assert first_sources < first_token
     assert 'id="src-1"' in ups[first_sources][1] and "正在生成回答" in ups[first_sources][1]
     assert "正在加载模型" in ups[0][0][-1]["content"]  # first question: the lazy load is visible
-    chat, sources, box, hist, last, draft, download = ups[-1]
+    chat, sources, box, hist, last, draft, download = ups[-1][:7]
     assert '<a class="cite-link" href="#src-1">[1]</a>' in chat[-1]["content"]
     assert '<mark class="cited">' in sources and box == ""
     assert hist == [
@@ -133,6 +134,52 @@ def test_feedback_appends_jsonl(settings):
     assert [r["rating"] for r in recs] == ["useful", "wrong"]
     assert set(recs[0]) == {"ts", "question", "answer", "citations", "rating"}
     assert recs[0]["question"] == "GDP？" and recs[0]["citations"][0]["n"] == 1
+
+
+def _point(value: float, period: str) -> Fact:
+    sentence = f"{period}年,昆山高新区实现地区生产总值{value}亿元。"
+    return Fact(f"f{period}", "001_x.txt", "c1", "地区生产总值", "地区生产总值", period, "zone", value * 1e8, "元",
+                f"{value}亿元", "", "actual", "number", "高新区", sentence, 0, 0)  # fmt: skip
+
+
+def _points(plot) -> list[tuple]:
+    """(时期, 数值, 文档) of the points a plot update draws (its legend's key rows have no value)."""
+    rows = [dict(zip(plot.value["columns"], r, strict=True)) for r in plot.value["data"]]
+    return [(r["时期"], r["数值"], r["文档"]) for r in rows if r["数值"] is not None and r["数值"] == r["数值"]]
+
+
+def test_a_trend_answer_draws_its_series_and_any_other_answer_hides_it(settings):
+    pipe = ScriptedPipeline("2021年高新区GDP为965亿元[1]。2024年为1135.1亿元[1]。")
+    pipe.series = (_point(965, "2021"), _point(1135.1, "2024"))
+    svc = ChatService(settings, pipe)
+    ups = _run(svc, "高新区GDP这几年怎么变化？")
+    assert all(len(u) == 10 for u in ups)
+    assert ups[0][7].visible is False  # hidden as soon as the question is asked ...
+    assert all(u[7:] == (SKIP, SKIP, SKIP) for u in ups[1:-1])  # ... left alone while the answer streams ...
+    plot, link, trend = ups[-1][7:]  # ... and drawn with the answer
+    assert plot.visible is True and link.visible is True and trend == {"metric": "地区生产总值", "scope": "zone"}
+    assert plot.sort == ["2021年", "2024年"] and plot.y_title == "数值（亿元）"
+    assert _points(plot) == [("2021年", 965.0, "高新区报道"), ("2024年", 1135.1, "高新区报道")]
+    assert "地区生产总值" in plot.caption and "昆山高新区" in plot.caption
+
+    pipe.series = ()
+    plot, link, trend = _run(svc, "2026年的发展重点是什么？")[-1][7:]
+    assert plot.visible is False and link.visible is False and trend is None
+    assert _run(svc, "   ")[-1][7].visible is False  # the latest answer (a hint) has no series either
+
+
+def test_a_chart_that_cannot_be_drawn_never_loses_the_answer(settings, monkeypatch):
+    from ui import data
+
+    def broken(*_a, **_k):
+        raise ValueError("bad series")
+
+    monkeypatch.setattr(data, "series_chart", broken)
+    pipe = ScriptedPipeline()
+    pipe.series = (_point(965, "2021"), _point(1135.1, "2024"))
+    last = _run(ChatService(settings, pipe), "高新区GDP这几年怎么变化？")[-1]
+    assert "cite-link" in last[0][-1]["content"] and last[7].visible is False
+    assert chart_updates(None)[0].visible is False
 
 
 def test_upload_validation_rejects_before_indexing(settings, tmp_path, monkeypatch):

@@ -128,6 +128,23 @@ def test_gdp_zone_series_has_every_period_the_facts_have(svc, index_data):
     assert all("<mark" in t[data.HEADERS.index("原文")] for t in table)
 
 
+def test_the_chat_chart_of_the_seed_gdp_trend_has_one_point_per_period_in_order(index_data):
+    from rag.frame import frame
+    from rag.trend import series
+
+    line = series(frame("高新区GDP这几年怎么变化？"), index_data.facts)  # what Answer.series carries
+    chart = data.series_chart(line)
+    assert chart.periods == [data.period_label(f.period) for f in line] and {"2021年", "2024年"} <= set(chart.periods)
+    drawn = chart.frame[chart.frame["数值"].notna()]
+    assert list(drawn["时期"]) == chart.periods and list(drawn["类型"]) == ["实际"] * len(line)
+    assert all(_same(v * 1e8, f.value) for v, f in zip(drawn["数值"], line, strict=True))
+    assert list(drawn["原文数字"]) == [f.raw for f in line]
+    assert chart.y_title == "数值（亿元）" and (chart.metric, chart.scope) == (GDP, ZONE)
+    assert chart.caption == f"{GDP} · 昆山高新区 · {len(line)} 个时期"
+    assert set(chart.frame["类型"]) == set(data.KIND_COLORS)  # the full key, as the 数据 tab's chart
+    assert data.series_chart(()) is None
+
+
 def test_show_returns_message_chart_table_and_csv(svc):
     msg, plot, table, note, card, ids, csv_btn, layout = svc.show(GDP, ZONE)
     assert "地区生产总值" in msg and "昆山高新区" in msg

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -29,6 +30,7 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 # About the seeds, deliberately not a dev-set question.
 QUESTION = "2026年昆山高新区将聚焦哪几个维度攻坚发力？"
+TREND = "高新区GDP这几年怎么变化？"  # answered by code from the facts: Answer.series, drawn under the chat
 STARTUP_S = 180
 ANSWER_S = 180
 
@@ -226,3 +228,43 @@ def test_documents_tab_lists_seeds_and_rejects_bad_upload(page, server, tmp_path
     status.get_by_text("空文件").wait_for(timeout=30_000)
     assert "不是支持的格式" in status.inner_text()
     assert not (data_dir / "docs").exists() or not any((data_dir / "docs").iterdir())  # nothing was indexed
+
+
+def test_trend_answer_shows_its_points_as_a_chart_and_the_next_answer_hides_it(page):
+    from rag import index as index_mod
+    from rag.frame import frame
+    from rag.trend import series
+    from ui.data import period_label
+
+    facts = index_mod.load(Settings(), verify=False, check_stale=False).facts
+    labels = [period_label(f.period) for f in series(frame(TREND), facts)]  # what the answer's series holds
+    assert {"2021年", "2024年"} <= set(labels)
+    chart, link = page.locator("#chat-chart"), page.locator("#chart-link")
+    assert chart.count() == 0 and link.count() == 0  # nothing to draw before a trend is asked
+
+    _ask(page, TREND)
+    _wait_answer_done(page, 1)
+    answer = page.locator('#chat [data-testid="bot"]').last.inner_text()
+    assert all(lab in answer for lab in labels), answer
+    points = chart.locator("svg path[aria-roledescription=point]")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chat-chart svg path[aria-roledescription=point]').length === n",
+        arg=len(labels),
+        timeout=30_000,
+    )
+    point_labels = points.evaluate_all("ps => ps.map(p => p.getAttribute('aria-label'))")
+    drawn = [re.search(r"时期: ([^;]+)", lab).group(1) for lab in point_labels]
+    xs = [points.nth(i).bounding_box()["x"] for i in range(points.count())]
+    assert [p for _, p in sorted(zip(xs, drawn, strict=True))] == labels  # one point per period, left to right
+    svg_text = chart.locator("svg").first.evaluate("s => s.textContent")
+    assert "时期" in svg_text and "数值（亿元）" in svg_text and "实际" in svg_text
+
+    link.click()  # the 数据 tab lists every source of the charted metric and area
+    page.locator("#data-msg").get_by_text("地区生产总值").first.wait_for(timeout=30_000)
+    assert "昆山高新区" in page.locator("#data-msg").inner_text()
+
+    page.get_by_role("tab", name="问答").click()
+    _ask(page, QUESTION)
+    _wait_answer_done(page, 2)
+    chart.wait_for(state="hidden", timeout=10_000)
+    assert not link.is_visible()

@@ -1,5 +1,5 @@
-"""The Gradio web app: 问答 (streaming chat with sources), 核查 (fact-check), 数据 (figures as a chart and a
-table, `ui/data.py`), 文档 (index + upload).
+"""The Gradio web app: 问答 (streaming chat with sources; a trend answer's points as a chart), 核查 (fact-check),
+数据 (figures as a chart and a table, `ui/data.py`), 文档 (index + upload).
 
 Start it with `gaoxin serve` (binds 127.0.0.1:7860 by default, never shares publicly). Set
 `GAOXIN_USER` and `GAOXIN_PASSWORD` to require a login.
@@ -274,23 +274,25 @@ class ChatService:
 
     # -- answering ------------------------------------------------------------------
     def respond(self, question: str, chat: list, hist: list, mode: str, passages: float) -> Iterator[tuple]:
-        """The chat handler: yields (chat, sources, question box, history, last, draft, download) updates.
+        """The chat handler: yields (chat, sources, question box, history, last, draft, download, chart,
+        chart link, trend) updates.
 
         Sources are shown as soon as the hits arrive, before the first token; any pipeline error
-        becomes a Chinese message in the chat and the app keeps serving.
+        becomes a Chinese message in the chat and the app keeps serving. The chart (`chart_updates`) is
+        hidden as the question is asked and drawn with the answer only when it is a trend's series.
         """
         chat = list(chat or [])
         hist = list(hist or [])
         question = question or ""
         if is_blank(question):
             chat.append({"role": "assistant", "content": render.EMPTY_QUESTION})
-            yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip()
+            yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip(), *chart_updates(None)
             return
         passages = int(passages or self.settings.context_passages)
         chat.append({"role": "user", "content": render.esc(question)})
         loading = not self.is_ready(mode, passages)
         chat.append({"role": "assistant", "content": LOADING if loading else SEARCHING})
-        yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip()
+        yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip(), *chart_updates(None)
         hits: tuple = ()
         valid: set[int] = set()
         text = ""
@@ -300,17 +302,18 @@ class ChatService:
             for ev in p.stream(question, _history(hist)):
                 if ev.kind == "status":
                     chat[-1] = {"role": "assistant", "content": "⏳ " + render.esc(ev.text)}
-                    yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip()
+                    yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip(), *keep_chart()
                 elif ev.kind == "hits":
                     hits = ev.hits
                     valid = {s.n for s in render.number_sources(hits)}
                     if not text:
                         chat[-1] = {"role": "assistant", "content": "⏳ 已找到相关资料，正在生成回答…"}
-                    yield chat, render.render_sources(hits, pending=True), "", hist, gr.skip(), gr.skip(), gr.skip()
+                    pending = render.render_sources(hits, pending=True)
+                    yield chat, pending, "", hist, gr.skip(), gr.skip(), gr.skip(), *keep_chart()
                 elif ev.kind == "token":
                     text += ev.text
                     chat[-1] = {"role": "assistant", "content": render.render_streaming(text, valid)}
-                    yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip()
+                    yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip(), *keep_chart()
                 elif ev.kind == "final" and ev.answer is not None:
                     final = ev.answer
         except Exception as e:  # the app must keep serving whatever the pipeline does
@@ -319,11 +322,11 @@ class ChatService:
                 "索引不可用，请先运行 gaoxin index build" if type(e).__name__ == "IndexUnusable" else type(e).__name__
             )
             chat[-1] = {"role": "assistant", "content": ERROR_MSG.format(kind=render.esc(kind))}
-            yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip()
+            yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip(), *keep_chart()
             return
         if final is None:
             chat[-1] = {"role": "assistant", "content": ERROR_MSG.format(kind="没有得到回答")}
-            yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip()
+            yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip(), *keep_chart()
             return
         self.mark_ready(mode, passages)
         chat[-1] = {"role": "assistant", "content": render.render_answer(final)}
@@ -331,13 +334,51 @@ class ChatService:
         last = {"question": final.question, "answer": final.answer, "citations": citations_json(final)}
         draft = render.answer_to_markdown(final)
         sources = render.render_sources(final.hits, final.citations)
-        yield chat, sources, "", hist, last, draft, gr.DownloadButton(value=self.write_draft(draft), interactive=True)
+        download = gr.DownloadButton(value=self.write_draft(draft), interactive=True)
+        yield chat, sources, "", hist, last, draft, download, *chart_updates(final)
 
     def ask(self, question: str, history: Sequence[Message] = ()) -> Answer:
         return self.pipeline().ask(question, history)
 
     def check(self, claim: str) -> dict[str, Any]:
         return self.pipeline().check(claim)
+
+
+CHART_LINK = "在「数据」页查看全部来源"
+
+
+def chart_updates(answer: Answer | None) -> tuple[Any, Any, Any]:
+    """(chart, its link to the 数据 tab, the link's {"metric", "scope"}) for the latest answer: a trend answer's
+    points (`Answer.series`) drawn as the 数据 tab draws them; any other answer, or none, hides the chart.
+
+    Data, axis title, period order and caption are sent together, always to a hidden chart (the question
+    hid it): the browser draws a chart it shows again from scratch, while a visible one redrawn with new
+    settings and new data at once may stay blank (see `data_tab.redraw`).
+    """
+    chart = None
+    if answer is not None and answer.series:
+        try:
+            chart = data_tab.series_chart(answer.series, answer_titles(answer))
+        except Exception as e:  # an answer is never lost to its chart
+            log.error("series chart failed: %s\n%s", e, traceback.format_exc())
+    if chart is None:
+        return gr.ScatterPlot(visible=False), gr.Button(visible=False), None
+    plot = gr.ScatterPlot(
+        value=chart.frame, y_title=chart.y_title, sort=chart.periods, caption=chart.caption, visible=True
+    )
+    return plot, gr.Button(visible=bool(chart.metric)), {"metric": chart.metric, "scope": chart.scope}
+
+
+def keep_chart() -> tuple[Any, Any, Any]:
+    """`chart_updates`' outputs left as they are (while an answer streams)."""
+    return gr.skip(), gr.skip(), gr.skip()
+
+
+def answer_titles(answer: Answer) -> dict[str, str]:
+    """Document titles by file name, from the answer's passages (the chart's tooltip names its documents)."""
+    titles = {h.chunk.doc: h.chunk.title for h in answer.hits if h.chunk.title}
+    titles.update({c.doc: c.title for c in answer.citations if c.title})
+    return titles
 
 
 def _history(hist: Sequence[dict[str, str]] | None) -> tuple[Message, ...]:
@@ -350,7 +391,14 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
     data_svc = data_tab.DataService(settings)
 
     def clear() -> tuple:
-        return [], '<div class="sources empty">提问后，这里会显示回答所依据的资料段落。</div>', [], None, "", None
+        empty = '<div class="sources empty">提问后，这里会显示回答所依据的资料段落。</div>'
+        return [], empty, [], None, "", None, *chart_updates(None)
+
+    def open_data(trend: dict[str, str] | None) -> tuple:
+        """The 数据 tab, showing the charted metric and area with every source."""
+        if not trend:
+            return gr.skip(), gr.skip(), gr.skip()
+        return gr.Tabs(selected="data-tab"), trend["metric"], trend["scope"] or gr.skip()
 
     def check_ui(claim: str) -> tuple[str, Any]:
         if is_blank(claim):
@@ -414,68 +462,88 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
         )
         hist = gr.State([])
         last = gr.State(None)
-        with gr.Tab("问答", id="chat-tab"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chat = gr.Chatbot(label="对话", height=480, elem_id="chat", feedback_options=None, buttons=["copy"])
-                    with gr.Row():
-                        q = gr.Textbox(
-                            placeholder="输入关于昆山高新区的问题，回车发送…", show_label=False, scale=5,
-                            elem_id="question", max_length=settings.max_question_chars * 2,
-                        )  # fmt: skip
-                        send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
-                        new = gr.Button("新对话", scale=1, elem_id="new-chat")
-                    gr.Examples(examples=[[e] for e in EXAMPLES], inputs=q, label="示例问题")
-                    with gr.Row():
-                        good = gr.Button("有用", size="sm", elem_id="fb-good")
-                        bad = gr.Button("有误", size="sm", elem_id="fb-bad")
-                    fb_status = gr.Markdown(elem_id="fb-status")
-                    with gr.Accordion("设置", open=False):
-                        mode = gr.Radio(
-                            list(MODES),
-                            value=svc.default_mode,
-                            label="回答模式",
-                            elem_id="mode",
-                            info="质量：1.5B 模型；快速：0.5B 模型，约快 3 倍；仅摘录：直接给出原文句子，不用大模型",
+        trend = gr.State(None)
+        with gr.Tabs() as tabs:
+            with gr.Tab("问答", id="chat-tab"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chat = gr.Chatbot(
+                            label="对话", height=480, elem_id="chat", feedback_options=None, buttons=["copy"]
                         )
-                        passages = gr.Slider(1, 8, value=settings.context_passages, step=1, label="参考段落数")
-                    with gr.Accordion("导出答复草稿（Markdown，含脚注）", open=False):
-                        draft = gr.Textbox(label="草稿", lines=8, buttons=["copy"], elem_id="draft", interactive=False)
-                        download = gr.DownloadButton("下载 .md 文件", interactive=False, elem_id="draft-download")
-                with gr.Column(scale=2):
-                    sources = gr.HTML(clear()[1], elem_id="sources", label="来源")
-        with gr.Tab("核查", id="check-tab"):
-            gr.Markdown("输入一条说法（例如稿件中的一句话），对照资料核查其中的数字是否有依据。")
-            claim = gr.Textbox(label="要核查的说法", lines=2, elem_id="claim")
-            check_btn = gr.Button("核查", variant="primary", elem_id="check-btn")
-            verdict = gr.HTML(elem_id="verdict")
-            verdict_json = gr.JSON(label="详细结果", visible=True)
-        with gr.Tab("数据", id="data-tab") as data_ui:
-            data_tab.build_data_tab(data_svc, demo, data_ui)
-        with gr.Tab("文档", id="docs-tab"):
-            gr.Markdown(
-                f"已收录的文档。可上传 txt / md / pdf / docx（单个不超过 {settings.max_upload_bytes / 1e6:.0f} MB）。"
-            )
-            table = gr.Dataframe(
-                headers=["文件", "标题", "段落数", "涉及时期"], interactive=False, elem_id="docs-table"
-            )
-            # No `file_types` filter: Gradio would reject other types with an English toast; our own
-            # check (validate_upload) explains the rejection in Chinese instead.
-            files = gr.File(label="上传文档（txt / md / pdf / docx）", file_count="multiple", elem_id="upload")
-            add_btn = gr.Button("加入索引", variant="primary", elem_id="add-docs")
-            upload_status = gr.Markdown(elem_id="upload-status")
+                        # A trend answer's points, drawn as the 数据 tab draws them; hidden for any other answer.
+                        chart = gr.ScatterPlot(
+                            x="时期", y="数值", color="类型", color_map=data_tab.KIND_COLORS, x_title="时期",
+                            y_title="数值", color_title="类型", tooltip=["原文数字", "文档"],
+                            label="回答中的数字", elem_id="chat-chart", visible=False,
+                        )  # fmt: skip
+                        chart_link = gr.Button(
+                            CHART_LINK, size="sm", variant="secondary", visible=False, elem_id="chart-link"
+                        )
+                        with gr.Row():
+                            q = gr.Textbox(
+                                placeholder="输入关于昆山高新区的问题，回车发送…", show_label=False, scale=5,
+                                elem_id="question", max_length=settings.max_question_chars * 2,
+                            )  # fmt: skip
+                            send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                            new = gr.Button("新对话", scale=1, elem_id="new-chat")
+                        gr.Examples(examples=[[e] for e in EXAMPLES], inputs=q, label="示例问题")
+                        with gr.Row():
+                            good = gr.Button("有用", size="sm", elem_id="fb-good")
+                            bad = gr.Button("有误", size="sm", elem_id="fb-bad")
+                        fb_status = gr.Markdown(elem_id="fb-status")
+                        with gr.Accordion("设置", open=False):
+                            mode = gr.Radio(
+                                list(MODES),
+                                value=svc.default_mode,
+                                label="回答模式",
+                                elem_id="mode",
+                                info="质量：1.5B 模型；快速：0.5B 模型，约快 3 倍；"
+                                "仅摘录：直接给出原文句子，不用大模型",
+                            )
+                            passages = gr.Slider(1, 8, value=settings.context_passages, step=1, label="参考段落数")
+                        with gr.Accordion("导出答复草稿（Markdown，含脚注）", open=False):
+                            draft = gr.Textbox(
+                                label="草稿", lines=8, buttons=["copy"], elem_id="draft", interactive=False
+                            )
+                            download = gr.DownloadButton("下载 .md 文件", interactive=False, elem_id="draft-download")
+                    with gr.Column(scale=2):
+                        sources = gr.HTML(clear()[1], elem_id="sources", label="来源")
+            with gr.Tab("核查", id="check-tab"):
+                gr.Markdown("输入一条说法（例如稿件中的一句话），对照资料核查其中的数字是否有依据。")
+                claim = gr.Textbox(label="要核查的说法", lines=2, elem_id="claim")
+                check_btn = gr.Button("核查", variant="primary", elem_id="check-btn")
+                verdict = gr.HTML(elem_id="verdict")
+                verdict_json = gr.JSON(label="详细结果", visible=True)
+            with gr.Tab("数据", id="data-tab") as data_ui:
+                data_ui_parts = data_tab.build_data_tab(data_svc, demo, data_ui)
+            with gr.Tab("文档", id="docs-tab"):
+                gr.Markdown(
+                    "已收录的文档。可上传 txt / md / pdf / docx"
+                    f"（单个不超过 {settings.max_upload_bytes / 1e6:.0f} MB）。"
+                )
+                table = gr.Dataframe(
+                    headers=["文件", "标题", "段落数", "涉及时期"], interactive=False, elem_id="docs-table"
+                )
+                # No `file_types` filter: Gradio would reject other types with an English toast; our own
+                # check (validate_upload) explains the rejection in Chinese instead.
+                files = gr.File(label="上传文档（txt / md / pdf / docx）", file_count="multiple", elem_id="upload")
+                add_btn = gr.Button("加入索引", variant="primary", elem_id="add-docs")
+                upload_status = gr.Markdown(elem_id="upload-status")
 
         chat_io = dict(
             fn=svc.respond,
             inputs=[q, chat, hist, mode, passages],
-            outputs=[chat, sources, q, hist, last, draft, download],
+            outputs=[chat, sources, q, hist, last, draft, download, chart, chart_link, trend],
             concurrency_id="llm",
             show_progress="hidden",
             **private,
         )
         q.submit(**chat_io)
         send.click(**chat_io)
-        new.click(clear, None, [chat, sources, hist, last, draft, download], queue=False, **private)
+        new.click(
+            clear, None, [chat, sources, hist, last, draft, download, chart, chart_link, trend], queue=False, **private
+        )
+        chart_link.click(open_data, trend, [tabs, data_ui_parts.metric, data_ui_parts.scope], queue=False, **private)
         good.click(lambda lst: svc.record_feedback(lst, "useful"), last, fb_status, queue=False, **private)
         bad.click(lambda lst: svc.record_feedback(lst, "wrong"), last, fb_status, queue=False, **private)
         check_btn.click(check_ui, claim, [verdict, verdict_json], concurrency_id="llm", **private)

@@ -318,6 +318,54 @@ def period_order(rows: Sequence[FactRow]) -> list[str]:
     return list(dict.fromkeys(period_label(p) for p in periods))
 
 
+@dataclass(frozen=True)
+class SeriesChart:
+    """The chat's small chart of a trend answer (`Answer.series`), drawn as the 数据 tab draws its points."""
+
+    frame: pd.DataFrame  # `plot_frame` of the points
+    periods: list[str]  # the x categories, in the answer's order
+    y_title: str  # 数值（亿元）
+    caption: str
+    metric: str  # what the 数据 tab is asked for to list every source (metric name, scope id)
+    scope: str
+
+
+def series_chart(
+    series: Sequence[Fact], titles: dict[str, str] | None = None, profile: Profile | None = None
+) -> SeriesChart | None:
+    """The chart of a trend answer's points (in period order, one per period), None when there are none.
+
+    >>> from rag.types import Fact
+    >>> def f(v, p):
+    ...     return Fact(p, "a.txt", "c", "地区生产总值", "地区生产总值", p, "zone", v * 1e8, "元", f"{v}亿元", "",
+    ...                 "actual", "number", "高新区", f"{p}年,高新区地区生产总值{v}亿元。", 0, 0)
+    >>> c = series_chart([f(965, "2021"), f(1135.1, "2024")])
+    >>> c.periods, c.y_title, list(c.frame["数值"].dropna())
+    (['2021年', '2024年'], '数值（亿元）', [965.0, 1135.1])
+    >>> series_chart([]) is None
+    True
+    """
+    if not series:
+        return None
+    profile = profile or active()
+    rows = fact_rows(series, titles=titles, profile=profile)
+    unit = chart_unit(rows)
+    drawn = [r for r in rows if r.unit == unit]
+    first = drawn[0].fact
+    metric = first.metric_id or first.metric
+    where = profile.scope_label(first.scope) if first.scope in profile.scope_ids() else ""
+    periods = list(dict.fromkeys(r.period_label for r in drawn))
+    caption = " · ".join(x for x in (metric, where, f"{len(periods)} 个时期") if x)
+    return SeriesChart(
+        frame=plot_frame(drawn, unit),
+        periods=periods,
+        y_title=f"数值（{unit}）" if unit else "数值",
+        caption=caption,
+        metric=metric,
+        scope=first.scope if where else "",
+    )
+
+
 def csv_text(rows: Sequence[FactRow], metric: str = "") -> str:
     """The table as CSV: plain sentences (no markup), the figure as written, offsets into the source file."""
     buf = io.StringIO()
