@@ -22,10 +22,12 @@ from dataclasses import replace
 from string import Template
 from typing import Any
 
-from rag.arith import derive, format_value, infer
+from rag.arith import derive, infer
 from rag.cite import resolve_citations
+from rag.compose import change_answer, lookup_answer, trend_answer
 from rag.conflict import conflicts, name_conflicts
-from rag.frame import Frame, asked_metric, frame, split_frame
+from rag.facts import FactStore
+from rag.frame import Frame, asked_metric, frame
 from rag.grammar import is_yes_no, scopes_in
 from rag.index import IndexUnusable
 from rag.locate import locate, table_cell
@@ -38,8 +40,7 @@ from rag.quote import extractive_answer, nearest_other
 from rag.retrieve import Retriever
 from rag.rewrite import rewrite
 from rag.settings import Settings
-from rag.trend import series
-from rag.types import Answer, Fact, Hit, Message, PremiseCheck, StreamEvent, Timings, Verification
+from rag.types import Answer, Chunk, Composed, Fact, Hit, Message, PremiseCheck, StreamEvent, Timings, Verification
 from rag.verify import verify
 
 
@@ -138,9 +139,10 @@ class Pipeline:
         by_code = by_code or locate(standalone, passages) or table_cell(standalone, passages)
         if not by_code and fr.operation == "trend":
             # "这几年怎么变化": the series the facts of the whole corpus state, each point cited.
-            by_code, extra, points = self._trend_from_facts(fr, passages)
+            trend = trend_answer(fr, passages, *facts) if (facts := self._facts()) else Composed()
+            by_code, points = trend.text, trend.facts
             if by_code:
-                passages, hits = (*passages, *extra), (*hits, *extra)
+                passages, hits = (*passages, *trend.extra), (*hits, *trend.extra)
         if by_code:
             ver = verify(by_code, passages, fr)
             if not ver.refused and not ver.fallback:
@@ -168,13 +170,20 @@ class Pipeline:
         if not inferred and not derive(standalone, ver.text):
             # "2025年比2024年多了多少？" when the passages hold only one of the years: the facts of the whole
             # corpus give both, and their passages join the sources.
-            inferred, extra = self._change_from_facts(fr, passages, "" if ver.refused else ver.text)
-            passages, hits = (*passages, *extra), (*hits, *extra)
+            facts = self._facts()
+            change = (
+                change_answer(fr, passages, *facts, _asked_scope(fr.scopes), "" if ver.refused else ver.text)
+                if facts
+                else Composed()
+            )
+            inferred = change.text
+            passages, hits = (*passages, *change.extra), (*hits, *change.extra)
         if ver.refused and not inferred:
             # The figure asked for, of the asked area and period, stated in any document of the corpus
             # (the passages retrieved may have missed it, or the model misread them): quoted verbatim.
-            inferred, extra = self._lookup_facts(fr, passages)
-            passages, hits = (*passages, *extra), (*hits, *extra)
+            found = lookup_answer(fr, passages, *facts) if (facts := self._facts()) else Composed()
+            inferred = found.text
+            passages, hits = (*passages, *found.extra), (*hits, *found.extra)
         if ver.refused and not inferred:
             # "两次增资加起来一共多少？" refused or miscomputed by the model: the operands quoted, code adds them.
             quote = extractive_answer(fr, passages, max_sentences=2)
@@ -195,83 +204,13 @@ class Pipeline:
                 )
         yield done(ver.text, ver.refused, ver, first)
 
-    def _change_from_facts(self, fr: Frame, passages: Sequence[Hit], answer: str = "") -> tuple[str, tuple[Hit, ...]]:
-        """A change between two years the question asks for, computed from the facts bound at index time:
-        (the operands the answer does not state yet, quoted with their sources, and the computation; the
-        passages added for them)."""
-        # Two periods, each with its part of the year when the question names one ("比去年同期…前三季度").
-        years = sorted(fr.parts) if len(fr.parts) == 2 else sorted(p for p in fr.periods if p.isdigit())
-        scope = _asked_scope(fr.scopes)
-        if fr.operation != "diff" or len(years) != 2 or not scope:
-            return "", ()
+    def _facts(self) -> tuple[FactStore, dict[str, Chunk]] | None:
+        """The fact store and the chunks by id; None while the index cannot be read, or for a retriever that
+        keeps no facts (one a caller plugs in): then no answer is composed from facts."""
         try:
-            store, chunks = self.retriever.facts, {c.id: c for c in self.retriever.chunks}
-        except IndexUnusable:
-            return "", ()
-        pair = store.change(fr.metric, scope, years)
-        if pair is None or any(f.chunk_id not in chunks for f in pair):
-            return "", ()
-        listed = [h.chunk.id for h in passages]
-        extra: list[Hit] = []
-        quotes = []
-        for f in pair:
-            if f.chunk_id not in listed:
-                extra.append(Hit(chunk=chunks[f.chunk_id], score=0.0))
-                listed.append(f.chunk_id)
-            if f.raw not in answer:
-                quotes.append(f"{f.sentence.rstrip('。；;，,')}[{listed.index(f.chunk_id) + 1}]")
-        a, b = pair
-        expression = f"{b.raw} − {a.raw} = {format_value(b.value - a.value, a if '亿' in a.raw else b)}"
-        computed = Template(load_prompts("premise")["arithmetic"]).substitute(expression=expression)
-        return ("；".join(quotes) + "。" if quotes else "") + computed, tuple(extra)
-
-    def _lookup_facts(self, fr: Frame, passages: Sequence[Hit]) -> tuple[str, tuple[Hit, ...]]:
-        """The sentences stating what each part of the question asks (one metric, area and period each), from
-        the facts of the whole corpus: (the quotes with `[n]`, the passages added for them); ('', ()) unless
-        every part is stated."""
-        try:
-            facts, chunks = self.retriever.facts.facts, {c.id: c for c in self.retriever.chunks}
-        except IndexUnusable:
-            return "", ()
-        listed = [h.chunk.id for h in passages]
-        extra: list[Hit] = []
-        quotes: list[str] = []
-        for part in split_frame(fr) or [fr]:
-            found = [f for f in lookup(part, facts) if f.chunk_id in chunks]
-            if not found:
-                return "", ()
-            # The passage already shown to the reader is the one to cite, when it states the fact.
-            fact = next((f for f in found if f.chunk_id in listed), found[0])
-            if fact.chunk_id not in listed:
-                extra.append(Hit(chunk=chunks[fact.chunk_id], score=0.0))
-                listed.append(fact.chunk_id)
-            quote = f"{fact.sentence.rstrip('。；;，,')}[{listed.index(fact.chunk_id) + 1}]。"
-            if quote not in quotes:
-                quotes.append(quote)
-        return "".join(quotes), tuple(extra)
-
-    def _trend_from_facts(self, fr: Frame, passages: Sequence[Hit]) -> tuple[str, tuple[Hit, ...], tuple[Fact, ...]]:
-        """The asked metric's series for the asked area, from the facts bound at index time: (the answer with
-        each point cited, the passages added for them, the points); empty for fewer than two periods."""
-        try:
-            facts, chunks = self.retriever.facts.facts, {c.id: c for c in self.retriever.chunks}
-        except IndexUnusable:
-            return "", (), ()
-        line = [f for f in series(fr, facts) if f.chunk_id in chunks]
-        if len(line) < 2:
-            return "", (), ()
-        listed = [h.chunk.id for h in passages]
-        extra = []
-        points = []
-        for f in line:
-            if f.chunk_id not in listed:
-                extra.append(Hit(chunk=chunks[f.chunk_id], score=0.0))
-                listed.append(f.chunk_id)
-            points.append((f"{f.period[:4]}年{f.period[4:]}", f.raw, str(listed.index(f.chunk_id) + 1)))
-        what = active().scope_label(line[0].scope) + (line[0].metric_id or fr.metric.split()[0])
-        tpl = Template(load_prompts("premise")["trend_point"])
-        text = "".join(tpl.substitute(period=p, what=what, value=v, n=n) for p, v, n in points)
-        return text, tuple(extra), tuple(line)
+            return self.retriever.facts, {c.id: c for c in self.retriever.chunks}
+        except (IndexUnusable, AttributeError):
+            return None
 
     def _date_latest(self, question: str) -> str:
         """ "现在/目前/最新…" with no period: the newest period the documents report for the asked metric, across

@@ -236,3 +236,12 @@ class Fact:
     table: bool = False  # read from a table row (its column names the period and kind)
     computed: bool = False
     operands: tuple[str, ...] = ()  # fact ids a computed fact was derived from
+
+
+@dataclass(frozen=True)
+class Composed:
+    """An answer code composed from bound facts (`rag.compose`); empty `text` when the facts do not answer."""
+
+    text: str = ""
+    extra: tuple[Hit, ...] = ()  # passages it cites beyond those shown, numbered after them in this order
+    facts: tuple[Fact, ...] = ()  # the facts it states

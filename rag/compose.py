@@ -1,0 +1,104 @@
+"""Answers code composes from the facts bound at index time (`rag.bind`), for the whole corpus.
+
+Each function takes the question's `Frame`, the passages already shown, the fact store and the chunks
+by id, and returns a `Composed`: the text (each figure cited `[n]`, numbered after the shown passages),
+the passages it adds (a fact's chunk the retriever missed), and the facts it rests on. Empty when the
+facts do not answer; the caller then keeps its own path.
+
+- `lookup_answer`: each part of a figure question (one metric, area, period) quoted from its sentence;
+- `change_answer`: a change between two periods, operands quoted, the difference computed;
+- `trend_answer`: a metric's series, one cited sentence per period.
+
+>>> from rag.types import Chunk, Fact
+>>> s = "2024年，昆山高新区实现地区生产总值1135.1亿元。"
+>>> c = Chunk("c1", "a.txt", "T", "", s, 0, len(s))
+>>> f = Fact("f", "a.txt", "c1", "地区生产总值", "地区生产总值", "2024", "zone", 1135.1e8, "元", "1135.1亿元", "",
+...          "actual", "number", "高新区", s, 0, 0)
+>>> from rag.facts import FactStore
+>>> from rag.frame import frame
+>>> lookup_answer(frame("2024年高新区地区生产总值多少？"), (), FactStore([f]), {"c1": c}).text
+'2024年，昆山高新区实现地区生产总值1135.1亿元[1]。'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from string import Template
+
+from rag.arith import format_value
+from rag.facts import FactStore
+from rag.frame import Frame, split_frame
+from rag.lookup import lookup
+from rag.profile import active
+from rag.prompt import load_prompts
+from rag.trend import series
+from rag.types import Chunk, Composed, Fact, Hit
+
+
+class _Sources:
+    """The passages shown so far, and those a composed answer adds, numbered as the reader sees them."""
+
+    def __init__(self, passages: Sequence[Hit], chunks: Mapping[str, Chunk]) -> None:
+        self.listed = [h.chunk.id for h in passages]
+        self.chunks = chunks
+        self.extra: list[Hit] = []
+
+    def number(self, f: Fact) -> int:
+        """The `[n]` of the passage stating `f`, added after the shown ones when it is new."""
+        if f.chunk_id not in self.listed:
+            self.extra.append(Hit(chunk=self.chunks[f.chunk_id], score=0.0))
+            self.listed.append(f.chunk_id)
+        return self.listed.index(f.chunk_id) + 1
+
+
+def lookup_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk]) -> Composed:
+    """The sentences stating what each part of the question asks (`rag.lookup`); empty unless every part is."""
+    src = _Sources(passages, chunks)
+    quotes: list[str] = []
+    used: list[Fact] = []
+    for part in split_frame(fr) or [fr]:
+        found = [f for f in lookup(part, store.facts) if f.chunk_id in chunks]
+        if not found:
+            return Composed()
+        # The passage already shown to the reader is the one to cite, when it states the fact.
+        fact = next((f for f in found if f.chunk_id in src.listed), found[0])
+        quote = f"{fact.sentence.rstrip('。；;，,')}[{src.number(fact)}]。"
+        if quote not in quotes:
+            quotes.append(quote)
+            used.append(fact)
+    return Composed("".join(quotes), tuple(src.extra), tuple(used))
+
+
+def change_answer(
+    fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk], scope: str, answer: str = ""
+) -> Composed:
+    """A change between two periods the question asks for (`FactStore.change`): the operands `answer` does not
+    state yet, quoted with their sources, and the computation."""
+    # Two periods, each with its part of the year when the question names one ("比去年同期…前三季度").
+    years = sorted(fr.parts) if len(fr.parts) == 2 else sorted(p for p in fr.periods if p.isdigit())
+    if fr.operation != "diff" or len(years) != 2 or not scope:
+        return Composed()
+    pair = store.change(fr.metric, scope, years)
+    if pair is None or any(f.chunk_id not in chunks for f in pair):
+        return Composed()
+    src = _Sources(passages, chunks)
+    quotes = [f"{f.sentence.rstrip('。；;，,')}[{src.number(f)}]" for f in pair if f.raw not in answer]
+    a, b = pair
+    expression = f"{b.raw} − {a.raw} = {format_value(b.value - a.value, a if '亿' in a.raw else b)}"
+    computed = Template(load_prompts("premise")["arithmetic"]).substitute(expression=expression)
+    return Composed(("；".join(quotes) + "。" if quotes else "") + computed, tuple(src.extra), pair)
+
+
+def trend_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk]) -> Composed:
+    """The asked metric's series for the asked area (`rag.trend`), one sentence per period so each is verified
+    against its own source; empty for fewer than two periods."""
+    line = [f for f in series(fr, store.facts) if f.chunk_id in chunks]
+    if len(line) < 2:
+        return Composed()
+    src = _Sources(passages, chunks)
+    what = active().scope_label(line[0].scope) + (line[0].metric_id or fr.metric.split()[0])
+    tpl = Template(load_prompts("premise")["trend_point"])
+    text = "".join(
+        tpl.substitute(period=f"{f.period[:4]}年{f.period[4:]}", what=what, value=f.raw, n=src.number(f)) for f in line
+    )
+    return Composed(text, tuple(src.extra), tuple(line))
