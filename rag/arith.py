@@ -27,7 +27,7 @@ from rag.dating import governing_periods, periods_in
 from rag.frame import DIFF as _DIFF
 from rag.frame import SUM as _SUM
 from rag.frame import question_key
-from rag.grammar import claim_metric, passage_context, passage_scopes, scopes_in
+from rag.grammar import claim_metric, metric_words, passage_context, passage_scopes, same_measure, scopes_in
 from rag.numbers import extract_figures
 from rag.profile import active
 from rag.prompt import load_prompts
@@ -286,7 +286,7 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
     # What follows the change question is another question ("…多出几件？大概涨了百分之多少"): not the metric.
     asked = question[: _DIFF.search(question).end()]  # type: ignore[union-attr]
     key, q_scopes = question_key(_DIFF.sub(" ", asked)), scopes_in(question)
-    found: dict[str, tuple[float, Figure, str]] = {}
+    found: dict[str, tuple[float, Figure, str, str]] = {}
     for n, hit in enumerate(passages, start=1):
         if hit.chunk.kind == "table_row":
             # A plan table: each year's column read as "指标名 value unit" (its target or achieved value).
@@ -296,7 +296,7 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
                 if len(year) == 1 and g.unit and score >= INFER_MIN_OVERLAP:
                     y = next(iter(year))
                     if score > found.get(y, (0.0,))[0]:
-                        found[y] = (score, g, f"{synth[: g.start]}{column}{g.raw}[{n}]")
+                        found[y] = (score, g, f"{synth[: g.start]}{column}{g.raw}[{n}]", metric_words(synth, g))
             continue
         text = hit.chunk.text
         for g in extract_figures(text):
@@ -315,12 +315,13 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
                     score,
                     g,
                     _quote(text, _clause_of(text, span, replace(g, start=g.start - span[0], end=g.end - span[0])), n),
+                    metric_words(text, g),
                 )
     if len(found) != 2:
         return ""
-    (_, a, qa), (_, b, qb) = found[years[0]], found[years[1]]
-    if a.unit != b.unit:
-        return ""
+    (_, a, qa, ma), (_, b, qb, mb) = found[years[0]], found[years[1]]
+    if a.unit != b.unit or not same_measure(ma, mb):
+        return ""  # 储能领域发明专利授权 of one year and 发明专利授权 of another are no change of one measure
     return _render(
         f"{qa}，{qb}", f"{years[0]}年至{years[1]}年的变化", f"{b.raw} − {a.raw} = {format_value(b.value - a.value, b)}"
     )

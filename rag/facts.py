@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from rag.cite import bigrams, overlap
+from rag.grammar import same_measure
 from rag.profile import active
 from rag.types import Fact
 
@@ -129,7 +130,7 @@ class FactStore:
             same = [[f for f in fs if f.unit == unit] for fs in found]
             if all(len({round(f.value, 6) for f in fs}) == 1 for fs in same):
                 a, b = same[0][0], same[1][0]
-                if a.metric_id == b.metric_id:
+                if a.metric_id == b.metric_id and same_measure(a.metric, b.metric):
                     return a, b
         return None
 

@@ -178,6 +178,22 @@ def metric_words(text: str, fig: Figure) -> str:
     return " ".join(words.split())
 
 
+def same_measure(a: str, b: str) -> bool:
+    """Whether two metric wordings (`metric_words`) name one measure: they share a run of at least two
+    characters, and what qualifies that run in front is the same. A qualifier in front narrows the measure
+    (储能领域发明专利授权 is a part of 发明专利授权; 新增高企 a flow, not the stock of 高企); words after it
+    (跃升至) only say how it moved.
+
+    >>> same_measure("储能领域发明专利授权", "发明专利授权"), same_measure("地区生产总值 跃升至", "地区生产总值")
+    (False, True)
+    """
+    from difflib import SequenceMatcher
+
+    x, y = "".join(a.split()), "".join(b.split())
+    m = SequenceMatcher(None, x, y, autojunk=False).find_longest_match(0, len(x), 0, len(y))
+    return m.size >= 2 and x[: m.a] == y[: m.b]
+
+
 def scopes_in(text: str) -> set[str]:
     """Scope ids (from the domain profile) named in `text`.
 

@@ -131,3 +131,15 @@ def test_a_change_between_two_years_is_computed_from_each_years_passage():
     assert "1720" not in text.split("由此")[1]  # 工业总产值 is another metric
     assert infer("从2021年到2023年，甲区GDP增加了多少亿元？", hits) == ""  # no 2023 figure
     assert infer("2024年甲区GDP是多少？", hits) == ""  # no change asked
+
+
+def test_a_change_is_never_computed_between_a_measure_and_a_narrower_one():
+    from conftest import text_hit
+
+    from rag.arith import infer
+    from rag.grammar import same_measure
+
+    whole = text_hit("2024年，昆山高新区完成专利授权5839件，其中发明专利授权1518件。", periods=("2024",))
+    part = text_hit("2025年，昆山高新区储能领域发明专利授权64件。", periods=("2025",), doc="u.txt")
+    assert infer("高新区2025年的发明专利授权比2024年多了多少件？", [whole, part]) == ""
+    assert not same_measure("新增高新技术企业", "高新技术企业") and same_measure("实际使用外资", "实际使用外资")

@@ -1,7 +1,7 @@
 """Every value code computes ("按资料数字计算：A − B = C") combines operands of one metric and one kind.
 
 The answers are produced for real, with the extractive backend (deterministic, no LLM), for every question
-of the development set, both held-out sets and the first fresh probe (its documents indexed with the seeds).
+of the development set, both held-out sets and the fresh probes (their documents indexed with the seeds).
 Each operand is found among the facts its cited passages state (`rag.bind`); the two must share a metric
 (the profile's id, or one's wording holding the other's) and a kind (actual / target / forecast) — unless
 the question itself asks how a target compares with an achieved value ("2025年目标比2020年多出几件")."""
@@ -29,6 +29,8 @@ SETS = {
     "probe": (ROOT / "benchmarks" / "probe.jsonl", None),
     "probe2": (ROOT / "benchmarks" / "probe2.jsonl", None),
     "probe3": (ROOT / "benchmarks/fixtures/probe3/questions.jsonl", ROOT / "benchmarks/fixtures/probe3/docs"),
+    "probe4": (ROOT / "benchmarks/fixtures/probe4/questions.jsonl", ROOT / "benchmarks/fixtures/probe4/docs"),
+    "probe5": (ROOT / "benchmarks/fixtures/probe5/questions.jsonl", ROOT / "benchmarks/fixtures/probe5/docs"),
 }
 _EXPR = re.compile(r"(\S+?) ([+−]) (\S+?) = ")
 _ASKS_TARGET = re.compile(r"目标|规划|计划")
