@@ -7,7 +7,8 @@ facts do not answer; the caller then keeps its own path.
 
 - `lookup_answer`: each part of a figure question (one metric, area, period) quoted from its sentence;
 - `change_answer`: a change between two periods, operands quoted, the difference computed;
-- `trend_answer`: a metric's series, one cited sentence per period.
+- `trend_answer`: a metric's series, one cited sentence per period;
+- `missing_parts`: the parts of a two-part question ("全市…？高新区又是多少？") a verified answer left out.
 
 >>> from rag.types import Chunk, Fact
 >>> s = "2024年，昆山高新区实现地区生产总值1135.1亿元。"
@@ -102,3 +103,24 @@ def trend_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: M
         tpl.substitute(period=f"{f.period[:4]}年{f.period[4:]}", what=what, value=f.raw, n=src.number(f)) for f in line
     )
     return Composed(text, tuple(src.extra), tuple(line))
+
+
+def missing_parts(
+    fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk], answer: str
+) -> Composed:
+    """For a question about several periods or areas together: the stated facts of the parts `answer` does
+    not give yet, quoted; empty when it gives every part or the facts do not state the missing ones."""
+    parts = split_frame(fr)
+    if not parts:
+        return Composed()
+    src = _Sources(passages, chunks)
+    quotes: list[str] = []
+    used: list[Fact] = []
+    for part in parts:
+        found = [f for f in lookup(part, store.facts) if f.chunk_id in chunks]
+        if not found or any(f.raw in answer for f in found):
+            continue
+        fact = next((f for f in found if f.chunk_id in src.listed), found[0])
+        quotes.append(f"{fact.sentence.rstrip('。；;，,')}[{src.number(fact)}]。")
+        used.append(fact)
+    return Composed("".join(quotes), tuple(src.extra), tuple(used))

@@ -111,7 +111,7 @@ def as_frame(question: str | Frame) -> Frame:
     return question if isinstance(question, Frame) else frame(question)
 
 
-_TOGETHER = re.compile(r"分别|各自|各是|各为|各有|各多少|和|与|及")
+_TOGETHER = re.compile(r"分别|各自|各是|各为|各有|各多少|和|与|及|又是|又有|又为")
 _ASKS_AMOUNT = re.compile(r"多少(?!年)|几[个家项件名位批次倍万亿千百]|多大|多高|多长")
 _ASKS_DAY = re.compile(r"哪一?天|几号|几月几[日号]|哪一?日")
 _ASKS_TIME = re.compile(r"什么时候|啥时候|何时|哪一?年|哪一?天|几月|几号|哪个月|多少年")

@@ -33,9 +33,10 @@ _PLAN_CN = "一二三四五六"
 
 # Parts of a year that are reported as periods of their own ("2025年前三季度" ≠ "2025年"). Months counted
 # from January ("1-9月", "1到9月份", "一至九月") are the same periods written another way: see `part_label`.
-_MONTH = r"(?:1[0-2]|[1-9]|十[一二]|[一二三四五六七八九十])"
+_MONTH = r"(?:1[0-2]|[1-9]|十[一二]|[一二三四五六七八九十两])"
 _PART = (
-    rf"(前[一二三]季度|[一二三四]季度|第[一二三四]季度|上半年|下半年|(?:1|一)\s*月?\s*(?:[-—–~]|至|到)\s*{_MONTH}\s*月份?)"
+    rf"(前[一二三]季度|[一二三四]季度|第[一二三四]季度|上半年|下半年|(?:1|一)\s*月?\s*(?:[-—–~]|至|到)\s*{_MONTH}\s*月份?"
+    rf"|前\s*{_MONTH}\s*个月)"
 )
 _YEAR4 = re.compile(rf"(?<![\d.])((?:19|20)\d{{2}})(?!\d)(?:\s*年(?!代)(?:\s*度)?(?:\s*{_PART})?)?")
 _YEAR_RANGE = re.compile(r"(?<![\d.])((?:19|20)\d{2})\s*[-—–~至到]\s*((?:19|20)\d{2})(?!\d)")
@@ -53,17 +54,17 @@ _TARGET_BEFORE = re.compile(r"(?<!截)(?<!直)(到|至)\s*$")  # "到2025年" is
 _TARGET_AFTER = re.compile(r"^\s*(年\s*)?(目标|目标值|末目标|要达到|将达到|力争)")
 
 
-_CN_MONTH = {c: n for n, c in enumerate("一二三四五六七八九十", 1)} | {"十一": 11, "十二": 12}
+_CN_MONTH = {c: n for n, c in enumerate("一二三四五六七八九十", 1)} | {"十一": 11, "十二": 12, "两": 2}
 _CUMULATIVE = {3: "一季度", 6: "上半年", 9: "前三季度", 12: ""}
 
 
 def part_label(part: str) -> str:
     """The label of a part of a year: months from January are named as the quarter or half they make up.
 
-    >>> [part_label(p) for p in ("上半年", "1到9月份", "1-10月", "一至六月", "1—12月")]
-    ['上半年', '前三季度', '1-10月', '上半年', '']
+    >>> [part_label(p) for p in ("上半年", "1到9月份", "1-10月", "一至六月", "1—12月", "前10个月", "前两个月")]
+    ['上半年', '前三季度', '1-10月', '上半年', '', '1-10月', '1-2月']
     """
-    m = re.search(rf"({_MONTH})\s*月份?$", part)
+    m = re.search(rf"({_MONTH})\s*个?月份?$", part)
     if not m or part.endswith(("季度", "半年")):
         return part
     n = int(m.group(1)) if m.group(1).isdigit() else _CN_MONTH[m.group(1)]

@@ -24,7 +24,7 @@ from typing import Any
 
 from rag.arith import derive, infer
 from rag.cite import resolve_citations
-from rag.compose import change_answer, lookup_answer, trend_answer
+from rag.compose import change_answer, lookup_answer, missing_parts, trend_answer
 from rag.conflict import conflicts, name_conflicts
 from rag.facts import FactStore
 from rag.frame import Frame, asked_metric, frame
@@ -196,6 +196,12 @@ class Pipeline:
         elif ver.refused:
             ver = self._refusal_with_nearest(fr, passages, ver)
         else:
+            # "全市…是多少？高新区又是多少？" answered for one area only: the other part from the facts, quoted.
+            rest = missing_parts(fr, passages, *facts, ver.text) if (facts := self._facts()) else Composed()
+            if rest.text:
+                passages, hits = (*passages, *rest.extra), (*hits, *rest.extra)
+                text = ver.text + rest.text
+                ver = replace(ver, text=text, citations=tuple(resolve_citations(text, passages)))
             ver = self._with_conflicts(passages, ver)
             computed = derive(standalone, ver.text) or inferred
             if computed:

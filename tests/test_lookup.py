@@ -85,3 +85,20 @@ def test_which_day_is_answered_only_by_a_sentence_with_a_day():
     assert frame("它是哪天上市的？").asks == "day"
     assert not states_asked_kind("day", "该企业成立于2012年，2019年迁入昆山高新区。")
     assert states_asked_kind("day", "6月18日，该公司在深交所创业板上市。")
+
+
+def test_the_part_of_a_two_area_question_an_answer_left_out_is_quoted_from_the_facts():
+    from rag.compose import missing_parts
+    from rag.facts import FactStore
+
+    chunk = _chunk(REPORT, report="2026前三季度")
+    facts = FactStore(bind_chunk(chunk))
+    fr = frame("2026年前三季度全市的地区生产总值是多少？高新区又是多少？")
+    rest = missing_parts(fr, (), facts, {chunk.id: chunk}, "昆山市实现地区生产总值4127.8亿元[1]。")
+    assert "938.4亿元" in rest.text and "4127.8" not in rest.text
+    assert missing_parts(fr, (), facts, {chunk.id: chunk}, "4127.8亿元[1]；938.4亿元[1]。").text == ""
+
+
+def test_months_counted_from_now_back_are_a_part_of_the_year_too():
+    assert [m.label for m in period_mentions("2026年前10个月，全市")] == ["20261-10月"]
+    assert part_label("前两个月") == "1-2月"
