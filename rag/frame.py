@@ -187,7 +187,8 @@ def framed_counts(question: str) -> set[tuple[float, str]]:
 
 
 _ASKED_UNIT = re.compile(
-    r"多少(?:个)?(GW|MW|万台|台|万人|人|家|个|项|件|亿美元|万美元|亿元|万元|万平方米|平方米|平方公里|平方千米|钱)"
+    r"多少(?:个)?(GW|MW|万台|台|万人|人|家|个|项|件|亿美元|万美元|亿元|万元|万平方米|平方米|平方公里|平方千米|钱|"
+    r"亩|公顷|万吨|吨|套|辆|架|万千瓦|千瓦|兆瓦|公里|千米|立方米)"
 )
 # What a unit asked for may be written as: "多少钱" is answered in 元 or 美元, 平方公里 also as 平方千米,
 # people ("多少人") also counted as 名 or 位.

@@ -102,3 +102,14 @@ def test_the_part_of_a_two_area_question_an_answer_left_out_is_quoted_from_the_f
 def test_months_counted_from_now_back_are_a_part_of_the_year_too():
     assert [m.label for m in period_mentions("2026年前10个月，全市")] == ["20261-10月"]
     assert part_label("前两个月") == "1-2月"
+
+
+def test_an_area_asked_in_mu_is_answered_only_by_a_sentence_stating_mu():
+    from conftest import text_hit
+
+    from rag.quote import extractive_answer
+
+    q = frame("该封装设备总部项目占地多少亩？")
+    assert frame("占地多少亩？").unit == "亩"
+    assert extractive_answer(q, [text_hit("封装设备总部项目开工，项目总投资22亿元，预计年产值35亿元。")]) == ""
+    assert "120亩" in extractive_answer(q, [text_hit("封装设备总部项目占地120亩，总投资22亿元。")])
