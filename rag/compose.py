@@ -51,6 +51,12 @@ class _Sources:
             self.listed.append(f.chunk_id)
         return self.listed.index(f.chunk_id) + 1
 
+    def quote(self, found: Sequence[Fact], end: str = "。") -> tuple[str, Fact]:
+        """The sentence stating one of `found` (the one whose passage is already shown, when one is), with its
+        `[n]`; and that fact."""
+        fact = next((f for f in found if f.chunk_id in self.listed), found[0])
+        return f"{fact.sentence.rstrip('。；;，,')}[{self.number(fact)}]{end}", fact
+
 
 def lookup_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk]) -> Composed:
     """The sentences stating what each part of the question asks (`rag.lookup`); empty unless every part is."""
@@ -61,9 +67,7 @@ def lookup_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: 
         found = [f for f in lookup(part, store.facts) if f.chunk_id in chunks]
         if not found:
             return Composed()
-        # The passage already shown to the reader is the one to cite, when it states the fact.
-        fact = next((f for f in found if f.chunk_id in src.listed), found[0])
-        quote = f"{fact.sentence.rstrip('。；;，,')}[{src.number(fact)}]。"
+        quote, fact = src.quote(found)
         if quote not in quotes:
             quotes.append(quote)
             used.append(fact)
@@ -83,7 +87,7 @@ def change_answer(
     if pair is None or any(f.chunk_id not in chunks for f in pair):
         return Composed()
     src = _Sources(passages, chunks)
-    quotes = [f"{f.sentence.rstrip('。；;，,')}[{src.number(f)}]" for f in pair if f.raw not in answer]
+    quotes = [src.quote([f], end="")[0] for f in pair if f.raw not in answer]
     a, b = pair
     expression = f"{b.raw} − {a.raw} = {format_value(b.value - a.value, a if '亿' in a.raw else b)}"
     computed = Template(load_prompts("premise")["arithmetic"]).substitute(expression=expression)
@@ -120,7 +124,7 @@ def missing_parts(
         found = [f for f in lookup(part, store.facts) if f.chunk_id in chunks]
         if not found or any(f.raw in answer for f in found):
             continue
-        fact = next((f for f in found if f.chunk_id in src.listed), found[0])
-        quotes.append(f"{fact.sentence.rstrip('。；;，,')}[{src.number(fact)}]。")
+        quote, fact = src.quote(found)
+        quotes.append(quote)
         used.append(fact)
     return Composed("".join(quotes), tuple(src.extra), tuple(used))

@@ -100,6 +100,6 @@ def _kind_fits(f: Fact, clause: str, share: bool, rate: bool, unit: str) -> bool
     if share or rate:
         said = re.search(r"比重|占比|占", clause) if share else re.search(r"增长|增速|增幅|下降", clause)
         return f.figure_kind == "percent" and bool(said)
-    if f.figure_kind not in ("number",):
+    if f.figure_kind != "number":
         return False
     return not unit or unit in f.raw or unit == f.unit

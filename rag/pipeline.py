@@ -14,6 +14,7 @@ back to a verbatim quote — or the refusal phrase — when nothing supported is
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -98,6 +99,7 @@ class Pipeline:
         passages = hits[: self.settings.context_passages]
 
         points: tuple[Fact, ...] = ()
+        stored = functools.cache(self._facts)  # the fact store and chunks by id, read once per question
 
         def done(text: str, refused: bool, ver: Any = None, first: float | None = None) -> StreamEvent:
             t_end = time.perf_counter()
@@ -139,7 +141,7 @@ class Pipeline:
         by_code = by_code or locate(standalone, passages) or table_cell(standalone, passages)
         if not by_code and fr.operation == "trend":
             # "这几年怎么变化": the series the facts of the whole corpus state, each point cited.
-            trend = trend_answer(fr, passages, *facts) if (facts := self._facts()) else Composed()
+            trend = trend_answer(fr, passages, *facts) if (facts := stored()) else Composed()
             by_code, points = trend.text, trend.facts
             if by_code:
                 passages, hits = (*passages, *trend.extra), (*hits, *trend.extra)
@@ -170,7 +172,7 @@ class Pipeline:
         if not inferred and not derive(standalone, ver.text):
             # "2025年比2024年多了多少？" when the passages hold only one of the years: the facts of the whole
             # corpus give both, and their passages join the sources.
-            facts = self._facts()
+            facts = stored()
             change = (
                 change_answer(fr, passages, *facts, _asked_scope(fr.scopes), "" if ver.refused else ver.text)
                 if facts
@@ -181,7 +183,7 @@ class Pipeline:
         if ver.refused and not inferred:
             # The figure asked for, of the asked area and period, stated in any document of the corpus
             # (the passages retrieved may have missed it, or the model misread them): quoted verbatim.
-            found = lookup_answer(fr, passages, *facts) if (facts := self._facts()) else Composed()
+            found = lookup_answer(fr, passages, *facts) if (facts := stored()) else Composed()
             inferred = found.text
             passages, hits = (*passages, *found.extra), (*hits, *found.extra)
         if ver.refused and not inferred:
@@ -197,7 +199,7 @@ class Pipeline:
             ver = self._refusal_with_nearest(fr, passages, ver)
         else:
             # "全市…是多少？高新区又是多少？" answered for one area only: the other part from the facts, quoted.
-            rest = missing_parts(fr, passages, *facts, ver.text) if (facts := self._facts()) else Composed()
+            rest = missing_parts(fr, passages, *facts, ver.text) if (facts := stored()) else Composed()
             if rest.text:
                 passages, hits = (*passages, *rest.extra), (*hits, *rest.extra)
                 text = ver.text + rest.text

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from test_ui_e2e import browser, index_ready, live_server  # noqa: F401 (browser: the shared Chromium fixture)
+from test_ui_e2e import browser, index_ready, live_server, save_screenshot  # noqa: F401 (browser: the shared Chromium fixture)
 
 from rag.facts import FactStore
 from rag.numbers import extract_figures
 from rag.profile import active
-from rag.settings import ROOT, Settings
+from rag.settings import Settings
 from rag.types import Fact
 from ui import data
 from ui.app import build_app
@@ -369,11 +367,6 @@ def test_data_tab_charts_every_period_and_links_points_to_sources(browser, serve
     exported = list(csv.reader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8-sig"))))
     assert exported[0] == data.CSV_HEADERS and {r[0] for r in exported[1:]} == labels
 
-    shot = tmp_path / "data_tab.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("GAOXIN_SCREENSHOT") == "1":
-        (ROOT / "docs").mkdir(exist_ok=True)
-        shutil.copy(shot, ROOT / "docs" / "data_tab.png")
+    save_screenshot(page, tmp_path / "data_tab.png", "data_tab.png")
     assert not outside, outside
     ctx.close()

@@ -136,6 +136,16 @@ def page(browser, server):
     ctx.close()
 
 
+def save_screenshot(page, shot: Path, readme_name: str) -> None:
+    """A full-page screenshot that shows something (not a blank page); with GAOXIN_SCREENSHOT=1 it also
+    refreshes docs/`readme_name` for the README."""
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("GAOXIN_SCREENSHOT") == "1":
+        (ROOT / "docs").mkdir(exist_ok=True)
+        shutil.copy(shot, ROOT / "docs" / readme_name)
+
+
 def _ask(page, question: str) -> None:
     box = page.locator("#question textarea")
     box.fill(question)
@@ -181,12 +191,7 @@ def test_question_streams_cited_answer_with_sources(page, server, tmp_path):
     draft.wait_for(state="visible")
     assert "[^" in draft.input_value()
 
-    shot = tmp_path / "chat.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("GAOXIN_SCREENSHOT") == "1":
-        (ROOT / "docs").mkdir(exist_ok=True)
-        shutil.copy(shot, ROOT / "docs" / "screenshot.png")
+    save_screenshot(page, tmp_path / "chat.png", "screenshot.png")
     print(f"answer in {elapsed:.1f}s")
 
     # feedback lands in data_dir/feedback.jsonl
