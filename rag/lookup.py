@@ -1,6 +1,6 @@
 """Figures looked up in the facts bound at index time, for a question the passages did not answer.
 
-A figure question names one metric, one area and one period ("2026年1-9月昆山市GDP多少？"). The fact
+A figure question names one metric, one area and one period ("2026年1-9月全市GDP多少？"). The fact
 store holds every figure of the whole corpus with those three bound, so when the model's answer is
 dropped (or the model saw the wrong passages) the answer can still be the sentence that states it,
 quoted verbatim from whichever document states it: a report added today as much as the seeds.
@@ -14,13 +14,13 @@ A fact answers only when all of these hold, else nothing is returned and the ref
 - one value: sources that disagree are left to the conflict note, never settled here.
 
 >>> from rag.types import Fact
->>> s = "同期，昆山市实现地区生产总值4127.8亿元，同比增长5.3%。"
->>> f = Fact("1", "a.txt", "c", "地区生产总值", "地区生产总值", "2026前三季度", "city", 4127.8e8, "元",
-...          "4127.8亿元", "", "actual", "number", "昆山市", s, 0, 0)
+>>> s = "同期，实现地区生产总值4127.8亿元，同比增长5.3%。"  # no area named: the profile's home area
+>>> f = Fact("1", "a.txt", "c", "地区生产总值", "地区生产总值", "2026前三季度", "zone", 4127.8e8, "元",
+...          "4127.8亿元", "", "actual", "number", "", s, 0, 0)
 >>> from rag.frame import frame
->>> [x.raw for x in lookup(frame("2026年1到9月份，整个昆山市的地区生产总值是多少？"), [f])]
+>>> [x.raw for x in lookup(frame("2026年1到9月份的地区生产总值是多少？"), [f])]
 ['4127.8亿元']
->>> lookup(frame("2026年1到9月份，整个昆山市的地区生产总值增速是多少？"), [f])
+>>> lookup(frame("2026年1到9月份的地区生产总值增速是多少？"), [f])
 []
 """
 

@@ -1,4 +1,4 @@
-"""Trend questions ("高新区GDP这几年怎么变化？", "从2021年到现在…") answered with the series the documents state.
+"""Trend questions ("GDP这几年怎么变化？", "从2021年到现在…") answered with the series the documents state.
 
 Each point is a fact bound at index time (`rag.bind`): the asked metric (read as `rag.lookup.fits` reads
 it), the asked area, an achieved value for a year or a part of one, in period order, each with its own
@@ -8,13 +8,13 @@ code change: it only adds facts.
 
 >>> from rag.types import Fact
 >>> def f(v, period):
-...     s = f"{period}年，高新区实现地区生产总值{v}亿元。"
+...     s = f"{period}年，实现地区生产总值{v}亿元。"
 ...     return Fact(period, "a.txt", "c", "地区生产总值", "地区生产总值", period, "zone", v * 1e8, "元", f"{v}亿元",
-...                 "", "actual", "number", "高新区", s, 0, 0)
+...                 "", "actual", "number", "", s, 0, 0)
 >>> from rag.frame import frame
->>> [x.raw for x in series(frame("高新区GDP这几年怎么变化？"), [f(1135.1, "2024"), f(965, "2021")])]
+>>> [x.raw for x in series(frame("GDP这几年怎么变化？"), [f(1135.1, "2024"), f(965, "2021")])]
 ['965亿元', '1135.1亿元']
->>> series(frame("高新区GDP这几年怎么变化？"), [f(965, "2021")])  # one point is not a trend
+>>> series(frame("GDP这几年怎么变化？"), [f(965, "2021")])  # one point is not a trend
 []
 """
 
