@@ -39,7 +39,8 @@ from rag.grammar import claim_metric, passage_context, passage_scopes, scopes_in
 from rag.numbers import extract_figures, same_figure
 from rag.profile import active
 from rag.table import table_cells
-from rag.types import Chunk, Figure, Hit
+from rag.trust import UPLOADED, overruled_facts
+from rag.types import Chunk, Fact, Figure, Hit
 
 METRIC_MIN = 0.5  # as in rag.verify: share of the claim's metric bigrams found around the passage figure
 WIDE = 0.8  # a metric named earlier in the sentence binds less tightly than one in the figure's own clause
@@ -238,15 +239,22 @@ def judge_figure(st: Statement, fig: Figure, stated: Sequence[_Stated]) -> tuple
     exact = [b for b in bound if _meets(periods, b.s.periods) and _meets(st.scopes, b.s.scopes)]
     # Only a value in the same unit gainsays: a bare "1500" (of "1500余项") says nothing against "806家".
     differs = [b for b in exact if not same_figure(fig, b.s.fig) and b.s.fig.unit == fig.unit]
+    # An official source outranks an upload (`rag.trust`): an uploaded passage never supports a figure that
+    # an official one states otherwise for the same metric, period and scope; it is shown beside it instead.
+    official = [d for d in differs if d.s.chunk.tier != UPLOADED]
+    overruled: list[_Stated] = []
     win, verdict, reason = None, "not_found", "absent"
     for b in exact:  # the claimed figure wins unless another is bound more tightly for the same period
+        if same_figure(fig, b.s.fig) and official and b.s.chunk.tier == UPLOADED:
+            overruled.append(b.s)
+            continue
         if same_figure(fig, b.s.fig) and not any(
             d.tight and d.score > b.score + TIE and _meets(b.s.periods, d.s.periods) for d in differs
         ):
             win, verdict, reason = b, "supported", "match"
             break
     if win is None and differs:
-        win, verdict, reason = differs[0], "contradicted", "value"
+        win, verdict, reason = (official or differs)[0], "contradicted", "value"
     for b in bound if win is None else ():  # the very figure, but for another year or the other area
         if same_figure(fig, b.s.fig) and (_meets(st.scopes, b.s.scopes) or _meets(periods, b.s.periods)):
             win, verdict = b, "contradicted"
@@ -261,13 +269,16 @@ def judge_figure(st: Statement, fig: Figure, stated: Sequence[_Stated]) -> tuple
         and _sentence(b.s) != _sentence(w) and _meets(w.periods, b.s.periods) and _meets(w.scopes, b.s.scopes)
         and min(overlap(w.context, b.s.context), overlap(b.s.context, w.context)) >= CONFLICT_MIN
     ]  # fmt: skip
-    return verdict, reason, [w, *rivals]
+    return verdict, reason, [w, *rivals, *(s for s in overruled if s not in rivals)]
 
 
 def _evidence(chunk: Chunk, span: tuple[int, int]) -> dict[str, Any]:
     start, end = source_span(chunk, *span)
     text = chunk.text[span[0] : span[1]]
-    return {"doc": chunk.doc, "title": chunk.title, "section": chunk.section, "text": text, "start": start, "end": end}
+    return {
+        "doc": chunk.doc, "title": chunk.title, "section": chunk.section, "text": text, "start": start, "end": end,
+        "tier": chunk.tier,
+    }  # fmt: skip
 
 
 def _restates(text: str, grams: set[str]) -> float:
@@ -356,5 +367,40 @@ def check_statement(st: Statement, hits: Sequence[Hit]) -> dict[str, Any]:
 
 def check_claim(claim: str, retriever: Searcher, k: int = 8) -> dict[str, Any]:
     """Verdict per atomic statement, and overall: contradicted if any is, supported if all are, else not_found."""
-    statements = [check_statement(st, retriever.search(st.query, k)) for st in split_statements(claim)]
+    parts = split_statements(claim)
+    statements = [check_statement(st, retriever.search(st.query, k)) for st in parts]
+    ruled: list[tuple[Fact, tuple[Fact, ...]]] | None = None
+    for i, (st, res) in enumerate(zip(parts, statements, strict=True)):
+        if res["verdict"] == "supported" and res["evidence"] and all(e["tier"] == UPLOADED for e in res["evidence"]):
+            # Only uploads back it, and no official passage was retrieved: the facts of the whole corpus,
+            # bound at index time, may still hold an official figure that says otherwise.
+            ruled = _overruled(retriever) if ruled is None else ruled
+            statements[i] = _against_official(st, res, ruled)
     return {"claim": claim, "verdict": _overall([s["verdict"] for s in statements]), "statements": statements}
+
+
+def _overruled(retriever: Searcher) -> list[tuple[Fact, tuple[Fact, ...]]]:
+    """Uploaded facts an official fact contradicts, from the retriever's fact store ([] when it keeps none)."""
+    try:
+        store = retriever.facts  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):  # a plain searcher, or an index that cannot be read
+        return []
+    return overruled_facts(store.facts)
+
+
+def _against_official(
+    st: Statement, res: dict[str, Any], ruled: Sequence[tuple[Fact, tuple[Fact, ...]]]
+) -> dict[str, Any]:
+    """`res` (supported by uploads alone) turned contradicted when a figure its evidence states is one an
+    official document states otherwise: the official sentence becomes the first evidence."""
+    for e in res["evidence"]:
+        for f, official in ruled:
+            inside = f.doc == e["doc"] and e["start"] <= f.start < e["end"]
+            if inside and any(abs(g.value - f.value) <= 1e-9 * max(1.0, abs(f.value)) and g.unit == f.unit
+                              for g in st.figures):  # fmt: skip
+                o = official[0]
+                ev = {"doc": o.doc, "title": "", "section": "", "text": o.sentence, "start": o.start, "end": o.end,
+                      "tier": o.tier}  # fmt: skip
+                return {**res, "verdict": "contradicted", "reason": "value", "evidence": [ev, *res["evidence"]],
+                        "source_value": o.raw, "conflict": True}  # fmt: skip
+    return res

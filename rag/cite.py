@@ -121,6 +121,27 @@ def split_claims(answer: str) -> list[Claim]:
     return claims
 
 
+def finished(draft: str) -> int:
+    """Where the sentences of a streaming `draft` that can no longer change end (0 when none has).
+
+    A sentence is finished once something other than its trailing markers follows its full stop:
+    until then a `[n]` may still arrive after "。", and a sentence checked without it would be uncited.
+
+    >>> finished("GDP 1135.1亿元。[1")
+    0
+    >>> d = "GDP 1135.1亿元。[1] 增长"
+    >>> d[: finished(d)]
+    'GDP 1135.1亿元。[1]'
+    """
+    claims = split_claims(draft)
+    for claim in reversed(claims):
+        rest = draft[claim.end :].lstrip()
+        ended = strip_markers(claim.text).rstrip()[-1:] in _TERMINATORS or draft[claim.end : claim.end + 1] == "\n"
+        if ended and rest and rest[0] not in "[【［":
+            return claim.end
+    return 0
+
+
 def _add_claim(claims: list[Claim], answer: str, start: int, end: int) -> None:
     seg = answer[start:end]
     stripped = seg.strip()
@@ -281,6 +302,7 @@ def make_citation(n: int, claim: str, hit: Hit) -> Citation:
         text=c.text[s:e],
         start=(span := source_span(c, s, e))[0],
         end=span[1],
+        tier=c.tier,
     )
 
 

@@ -4,10 +4,12 @@ gaoxin models fetch                     fetch + verify + convert models (no-op w
 gaoxin index build [--force]            (re)build the index from seeds/ (+ added docs)
 gaoxin index add FILE...                add documents incrementally
 gaoxin index status                     is the index fresh?
+gaoxin index promote NAME...            make uploaded documents official (rebuilds, reusing vectors)
 gaoxin search "问题" -k 5 --json         hybrid search
 gaoxin search --batch Q.jsonl --json    one JSON line per {"id","question"}
 gaoxin ask "问题" [--json] [--fast] [--backend B] [--batch Q.jsonl]
 gaoxin check "说法" --json               fact-check a claim
+gaoxin check --batch C.jsonl --json     one verdict line per {"id","claim"}; e5 loads once
 gaoxin facts [--metric M] [--scope S] [--period P] [--json|--csv]   the figures the documents state
 gaoxin eval FILE.jsonl [--retrieval]    dev-set metrics
 gaoxin serve [--host H] [--port P]      the Gradio chat
@@ -20,7 +22,7 @@ import contextlib
 import dataclasses
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +49,11 @@ def hit_json(h: Hit) -> dict[str, Any]:
         "chunk_id": c.id,
         "periods": list(c.periods),
         "scope": c.scope,
+        "tier": c.tier,
     }
 
 
-def read_batch(path: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+def read_batch(path: str, key: str = "question") -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield (line number, item or None, error or None); a malformed line never stops the batch."""
     p = Path(path)
     if not p.is_file():
@@ -59,6 +62,15 @@ def read_batch(path: str) -> Iterator[tuple[int, dict[str, Any] | None, str | No
         data = p.read_bytes()
     except OSError as e:
         raise CliError(f"cannot read batch file {path}: {e}") from e
+    return batch_lines(data, key)
+
+
+def batch_lines(data: bytes, key: str = "question") -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """`read_batch` on bytes already read (an uploaded JSONL text): each item must have a string `key`.
+
+    >>> [(n, err) for n, _, err in batch_lines(b'{"id": 1, "claim": "x"}\\nnope\\n{"id": 3}', key="claim")]
+    [(1, None), (2, 'line 2: invalid JSON (Expecting value)'), (3, "line 3: expected an object with a string 'claim'")]
+    """
     # Lines are split on b"\n" and decoded one by one: one non-UTF-8 line is that line's error, not the
     # whole batch's, and a U+2028 inside a JSON string (legal JSON) does not split its line.
     for no, raw in enumerate(data.split(b"\n"), 1):
@@ -74,8 +86,8 @@ def read_batch(path: str) -> Iterator[tuple[int, dict[str, Any] | None, str | No
         except json.JSONDecodeError as e:
             yield no, None, f"line {no}: invalid JSON ({e.msg})"
             continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
-            yield no, None, f"line {no}: expected an object with a string 'question'"
+        if not isinstance(obj, dict) or not isinstance(obj.get(key), str):
+            yield no, None, f"line {no}: expected an object with a string '{key}'"
             continue
         yield no, obj, None
 
@@ -124,16 +136,42 @@ def cmd_index(args: argparse.Namespace) -> int:
     elif args.action == "status":
         reasons = index.stale_reasons(s)
         print("fresh" if not reasons else "stale: " + "; ".join(reasons))
+        prog = index.read_progress(s)
+        if prog is not None and prog.running:
+            print(f"索引中：{prog.done} / {prog.total} 段（{'、'.join(prog.docs) or '全部文档'}），现有索引照常回答")
+        elif prog is not None:
+            print("上次索引被中断：服务启动或 `gaoxin index build` 时继续（已向量化的段落不再重算）")
+        pending = index.pending_docs(s)
+        if pending:
+            print("待索引：" + "、".join(sorted(pending)))
+        for e in (index.read_manifest(s) or {}).get("skipped", ()):
+            print(f"未能收录：{e.get('file')}：{e.get('error')}")
         return 0 if not reasons else 1
     elif args.action == "add":
         if not args.files:
             raise CliError("index add needs at least one FILE")
         added, errors = index.add_documents(s, [Path(f) for f in args.files], progress=not args.quiet, log=_log)
+        docs = (index.read_manifest(s) or {}).get("docs", {})
         for name in added:
             print(f"added\t{name}")
+            for f in docs.get(name, {}).get("flagged", []):  # sentences addressing the system: never evidence
+                print(f"flagged\t{name}\t{f['text'].strip()}")
         for name, err in errors:
             print(f"rejected\t{name}\t{err}", file=sys.stderr)
         return 0 if not errors else 1
+    elif args.action == "promote":
+        from rag import trust
+
+        if not args.files:
+            raise CliError("index promote needs the NAME of an uploaded document (as `index add` printed it)")
+        for name in args.files:
+            try:
+                print(f"promoted\t{trust.promote(s, name)}")
+            except (OSError, ValueError) as e:
+                raise CliError(str(e)) from e
+        # A new generation retags the document's chunks and facts (vectors reused); the current one answers
+        # meanwhile. Forced: a promotion changes no file, so the index would otherwise look up to date.
+        index.build(s, force=True, progress=not args.quiet, log=_log)
     return 0
 
 
@@ -194,12 +232,15 @@ def _question(q: str | None, s: Settings) -> str:
 
 
 def answer_json(a: Any) -> dict[str, Any]:
+    from rag.trust import tier_for
+
     d = {
         "question": a.question,
         "answer": a.answer,
         "refused": a.refused,
         "citations": [
-            {k: v for k, v in dataclasses.asdict(c).items() if k != "chunk_id"} | {"chunk_id": c.chunk_id}
+            {k: v for k, v in dataclasses.asdict(c).items() if k != "chunk_id"}
+            | {"chunk_id": c.chunk_id, "tier": tier_for(c.doc, a.hits)}  # official / uploaded (rag.trust)
             for c in a.citations
         ],
         "hits": [hit_json(h) for h in a.hits],
@@ -233,14 +274,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         _emit(answer_json(p.ask(q)))
         return 0
-    final = None
+    final, printed = None, ""
     for event in p.stream(q):
-        if event.kind == "token":
-            sys.stdout.write(event.text)
+        # Only verified text is printed; a terminal cannot take text back, so a snapshot that does not
+        # extend what is printed waits for the final answer.
+        text = event.answer.answer if event.kind == "final" and event.answer else event.text
+        if event.kind in ("verified", "final") and text.startswith(printed):
+            sys.stdout.write(text[len(printed) :])
             sys.stdout.flush()
-        elif event.kind == "final":
+            printed = text
+        if event.kind == "final":
             final = event.answer
     if final is not None:
+        if printed != final.answer:
+            sys.stdout.write("\n\n核对后的回答：\n" + final.answer)
         sys.stdout.write("\n\n")
         if final.notice:
             print(final.notice)
@@ -256,10 +303,48 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_batch(
+    check: Callable[[str], dict[str, Any]], lines: Iterable[tuple[int, dict[str, Any] | None, str | None]]
+) -> Iterator[dict[str, Any]]:
+    """One verdict per `{"id", "claim"}` line (`batch_lines(..., key="claim")`), in input order; a bad line or
+    a claim that fails gives `{"id", "line", "error"}` and the batch goes on. Shared by the CLI and `/check_batch`.
+
+    >>> lines = batch_lines(b'{"id": "a", "claim": "x"}\\n{"id": "b", "claim": " "}\\n[1]', key="claim")
+    >>> def check(claim):
+    ...     if not claim.strip():
+    ...         raise ValueError("问题为空")
+    ...     return {"claim": claim, "verdict": "not_found", "statements": []}
+    >>> [(r["id"], r["line"], r.get("verdict") or r["error"]) for r in check_batch(check, lines)]
+    [('a', 1, 'not_found'), ('b', 2, '问题为空'), (None, 3, "line 3: expected an object with a string 'claim'")]
+    """
+    for no, item, err in lines:
+        if item is None:
+            yield {"id": None, "line": no, "error": err}
+            continue
+        try:
+            res = check(item["claim"])
+        except ValueError as e:  # QuestionError (empty claim): its message is already user-facing
+            yield {"id": item.get("id"), "line": no, "error": str(e)}
+            continue
+        except Exception as e:  # noqa: BLE001 — one claim that breaks the checker must not cost the others
+            _log(f"check failed on line {no}: {type(e).__name__}: {e}")
+            yield {"id": item.get("id"), "line": no, "error": f"{type(e).__name__}: {e}"}
+            continue
+        yield {"id": item.get("id"), "line": no, **res}
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from rag.pipeline import Pipeline
 
     s = _settings(args)
+    if args.batch:
+        lines = read_batch(args.batch, key="claim")  # a missing file is reported before anything loads
+        # Index and e5 load here, once, before the first line: a broken index is one clear error, not one
+        # per claim. (Checking needs no LLM: it reads the sources only.)
+        p = Pipeline(s, retriever=_retriever(s))
+        for row in check_batch(p.check, lines):
+            _emit(row)
+        return 0
     claim = _question(args.claim, s)
     res = Pipeline(s).check(claim)
     _emit(res) if args.json else print(json.dumps(res, ensure_ascii=False, indent=1))
@@ -318,6 +403,12 @@ def _run_rgb(args: argparse.Namespace, s: Settings) -> int:
     items = items[: args.limit] if args.limit else items
     shared = Pipeline(s)
     embedder, generator = None, None
+    if args.prompt_recall:
+        from rag.generate import ScriptedGenerator
+        from rag.prompt import REFUSAL
+
+        # No model: a stand-in that keeps each prompt and declines, so what reaches the model is measured alone.
+        generator = ScriptedGenerator(REFUSAL)
 
     def answer(it: dict[str, Any]) -> Any:
         nonlocal embedder, generator
@@ -337,6 +428,12 @@ def _run_rgb(args: argparse.Namespace, s: Settings) -> int:
             generator = generator or shared.generator
             return Pipeline(st, Retriever(st, embedder=embedder), generator=generator).ask(it["question"])
 
+    if args.prompt_recall:
+        from rag.evaluate import prompt_recall
+
+        m = prompt_recall(items, answer, generator.calls)
+        _emit({k: v for k, v in m.items() if k != "rows"})
+        return 0
     m = rgb_metrics(items, answer, log=lambda line: print(line, file=sys.stderr, flush=True))
     if args.out:
         Path(args.out).write_text(json.dumps(m, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -430,8 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--only", help="comma list: e5,qwen2.5-coder-0.5b,qwen2.5-coder-1.5b")
     m.set_defaults(fn=cmd_models)
 
-    i = sub.add_parser("index", help="build / add / status")
-    i.add_argument("action", choices=["build", "add", "status"])
+    i = sub.add_parser("index", help="build / add / status / promote (an upload to official)")
+    i.add_argument("action", choices=["build", "add", "status", "promote"])
     i.add_argument("files", nargs="*")
     i.add_argument("--force", action="store_true", help="rebuild even if fresh")
     i.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -452,8 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
         a.add_argument("--backend", choices=["llamacpp", "transformers", "openai", "extractive"])
         a.add_argument("--model", help="GGUF path, HF folder/id or served model name")
         a.add_argument("--passages", type=int, help="passages in the prompt")
-        if name == "ask":
-            a.add_argument("--batch", help="JSONL file of {id, question}")
+        a.add_argument("--batch", help="JSONL file of {id, question}" if name == "ask" else "JSONL file of {id, claim}")
         a.set_defaults(fn=fn)
 
     fa = sub.add_parser("facts", help="the figures the documents state, bound at index time")
@@ -482,6 +578,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="also write the full metrics, per item, to this JSON file")
     e.add_argument("--rgb", action="store_true", help="FILE is an RGB split: each item's passages are its corpus")
     e.add_argument("--limit", type=int, help="only the first N items")
+    e.add_argument(
+        "--prompt-recall",
+        action="store_true",
+        help="with --rgb: no model; the share of items whose answer survives retrieval and excerpts into the prompt",
+    )
     e.set_defaults(fn=cmd_eval)
 
     sv = sub.add_parser("serve", help="web chat on http://127.0.0.1:7860")

@@ -8,7 +8,8 @@ facts do not answer; the caller then keeps its own path.
 - `lookup_answer`: each part of a figure question (one metric, area, period) quoted from its sentence;
 - `change_answer`: a change between two periods, operands quoted, the difference computed;
 - `trend_answer`: a metric's series, one cited sentence per period;
-- `missing_parts`: the parts of a two-part question ("A地…是多少？B地又是多少？") a verified answer left out.
+- `missing_parts`: the parts of a two-part question ("A地…是多少？B地又是多少？") a verified answer left out;
+- `nearest_answer`: for a period the documents lack, what is missing and the nearest period's figure.
 
 >>> from rag.types import Chunk, Fact
 >>> s = "2024年，实现地区生产总值1135.1亿元。"
@@ -27,9 +28,9 @@ from collections.abc import Mapping, Sequence
 from string import Template
 
 from rag.arith import format_value
-from rag.facts import FactStore
+from rag.facts import FactStore, period_key
 from rag.frame import Frame, split_frame
-from rag.lookup import lookup
+from rag.lookup import fits, lookup
 from rag.profile import active
 from rag.prompt import load_prompts
 from rag.trend import series
@@ -128,3 +129,52 @@ def missing_parts(
         quotes.append(quote)
         used.append(fact)
     return Composed("".join(quotes), tuple(src.extra), tuple(used))
+
+
+def nearest_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk]) -> Composed:
+    """A figure question for a period no document states: what is missing, then the same metric and area for
+    the nearest period stated (the same part of the year first, the latest before the asked one first), quoted
+    with its source. Empty when the asked period is stated, or no other is.
+
+    >>> from rag.types import Chunk, Fact
+    >>> s = "2024年，实现地区生产总值1135.1亿元。"
+    >>> c = Chunk("c1", "a.txt", "T", "", s, 0, len(s))
+    >>> f = Fact("f", "a.txt", "c1", "地区生产总值", "地区生产总值", "2024", "zone", 1135.1e8, "元", "1135.1亿元", "",
+    ...          "actual", "number", "", s, 0, 0)
+    >>> from rag.frame import frame
+    >>> nearest_answer(frame("2025年地区生产总值多少？"), (), FactStore([f]), {"c1": c}).text
+    '资料没有2025年全年的地区生产总值数据；最近一期为2024年全年：2024年，实现地区生产总值1135.1亿元[1]。'
+    """
+    if len(fr.parts) != 1 or fr.operation or fr.yes_no or fr.asks != "amount" or len(fr.scopes) > 1:
+        return Composed()
+    asked = next(iter(fr.parts))
+    scope = next(iter(fr.scopes), active().scope_ids()[0])
+    scored = [(s, f) for f in store.facts if f.scope == scope and f.chunk_id in chunks and (s := fits(fr, f))]
+    if not scored or any(f.period == asked for _, f in scored):
+        return Composed()  # stated for the asked period: not this answer's case
+    best = max(s for s, _ in scored)
+    by_period: dict[str, list[Fact]] = {}
+    for s, f in scored:
+        if s == best and f.period[:4].isdigit():
+            by_period.setdefault(f.period, []).append(f)
+    # One value per period (sources that disagree are the conflict note's), then the nearest: the same part
+    # of the year, then the latest period before the asked one, then the earliest after it.
+    single = {p: fs for p, fs in by_period.items() if len({round(f.value, 6) for f in fs}) == 1}
+    if not single:
+        return Composed()
+    key = period_key(asked)
+    period = min(
+        single,
+        key=lambda p: (p[4:] != asked[4:], period_key(p) > key, abs(int(p[:4]) - int(asked[:4]))),
+    )
+    src = _Sources(passages, chunks)
+    quote, _ = src.quote(single[period])
+    text = Template(load_prompts("premise")["nearest_period"]).substitute(
+        asked=_period_label(asked), what=fr.metric.split()[-1], period=_period_label(period), quote=quote
+    )
+    return Composed(text, tuple(src.extra), (single[period][0],))
+
+
+def _period_label(period: str) -> str:
+    """ "2025" → "2025年全年", "2026上半年" → "2026年上半年"."""
+    return f"{period[:4]}年{period[4:] or '全年'}"

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rag.cite import bigrams, overlap, sentence_spans, split_claims, strip_markers
 from rag.dating import governing_periods
 from rag.grammar import comparable, passage_context, passage_scopes
 from rag.numbers import extract_figures, same_figure
 from rag.profile import active
+from rag.trust import UPLOADED, label
 from rag.types import Chunk, Figure, Hit
 
 DATE_UNITS = ("月", "日", "号")  # parts of a date say when, not how much: two events on two days never conflict
@@ -93,10 +95,81 @@ def conflicts(answer: str, passages: Sequence[Hit]) -> tuple[str, ...]:
                 continue
             for m, sent in _rivals(*anchor, passages):
                 body = sent.rstrip("。！？!?\n")
-                quote = f"{body}[{m}]。"
+                # An upload's figure is shown as what it is: the reader weighs it against the official one.
+                tag = label(passages[m - 1].chunk.tier)
+                quote = f"{body}（{tag}）[{m}]。" if tag else f"{body}[{m}]。"
                 if quote not in quotes:
                     quotes.append(quote)
     return tuple(quotes)
+
+
+# ---------------------------------------------------------------------------------------- overrule
+
+
+def overrule(passages: Sequence[Hit]) -> tuple[Hit, ...]:
+    """`passages` (same numbering) with each uploaded passage's overruled sentences blanked: those an
+    official document contradicts, either as bound at index time for the whole corpus (`Chunk.overruled`)
+    or as stated by an official passage given here (another figure, same metric, period and scope, the
+    rules of `conflicts`). Verification and the fallback quote read these, so an upload never supports a
+    figure an official source gainsays; the conflict note still quotes it, from the passages as given.
+
+    >>> from rag.types import Chunk, Hit
+    >>> a = "2020年,全市孵化器和众创空间数140个。"
+    >>> b = "2020年,全市孵化器和众创空间数138个。另有新建园区3个。"
+    >>> hits = [Hit(Chunk("a", "d.txt", "T", "", a, 0, len(a), ("2020",), "city"), 1.0),
+    ...         Hit(Chunk("b", "e.txt", "T", "", b, 0, len(b), ("2020",), "city", tier="uploaded"), 0.9)]
+    >>> [h.chunk.text.strip() for h in overrule(hits)]
+    ['2020年,全市孵化器和众创空间数140个。', '另有新建园区3个。']
+    """
+    out = list(passages)
+    for n, hit in enumerate(passages, start=1):
+        chunk = hit.chunk
+        if chunk.tier != UPLOADED:
+            continue
+        spans = [_sentence(chunk.text, pos) for pos in _ruled_at(n, passages)]
+        if chunk.kind == "table_row" and spans:
+            spans = [(0, len(chunk.text))]  # a row is one statement: its cells cannot be split from it
+        if spans:
+            text = list(chunk.text)
+            for s, e in spans:
+                text[s:e] = [ch if ch == "\n" else " " for ch in text[s:e]]
+            out[n - 1] = replace(hit, chunk=replace(chunk, text="".join(text)))
+    return tuple(out)
+
+
+def _ruled_at(n: int, passages: Sequence[Hit]) -> list[int]:
+    """Positions in passage `n` (an upload) of the figures an official source states otherwise."""
+    chunk = passages[n - 1].chunk
+    said = {_flat(s) for s in chunk.overruled}
+    out = []
+    for s, e in sentence_spans(chunk.text, _SENTENCE):
+        if said and any(_flat(chunk.text[s:e]) in x or x in _flat(chunk.text[s:e]) for x in said if len(x) > 4):
+            out.append(s)
+    for g in extract_figures(chunk.text):
+        if g.kind == "year" or g.op or g.unit in DATE_UNITS:
+            continue
+        rivals = [m for m, _ in _rivals(n, g, passages) if passages[m - 1].chunk.tier != UPLOADED]
+        if rivals and not _confirmed(n, g, passages):
+            out.append(g.start)
+    return out
+
+
+def _confirmed(n: int, g: Figure, passages: Sequence[Hit]) -> bool:
+    """Whether an official passage states the upload's figure `g` too, for the same metric: then the
+    official sources disagree among themselves and the upload is one side of that, not overruled."""
+    ctx = passage_context(passages[n - 1].chunk.text, g)
+    for hit in passages:
+        if hit.chunk.tier == UPLOADED:
+            continue
+        for h in extract_figures(hit.chunk.text):
+            hctx = passage_context(hit.chunk.text, h)
+            if same_figure(g, h) and min(overlap(ctx, hctx), overlap(hctx, ctx)) >= MIN_METRIC_OVERLAP:
+                return True
+    return False
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s", "", text).rstrip("。！？!?；;")
 
 
 # ------------------------------------------------------------------------------------------- names
@@ -152,4 +225,4 @@ def name_conflicts(answer: str, passages: Sequence[Hit]) -> tuple[str, ...]:
     return tuple(quotes)
 
 
-__all__ = ["conflicts", "name_conflicts"]
+__all__ = ["conflicts", "name_conflicts", "overrule"]

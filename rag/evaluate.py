@@ -233,3 +233,26 @@ def rgb_metrics(
         "latency_p50_s": round(_pct([r["total_ms"] for r in rows], 0.5) / 1000, 2),
         "rows": rows,
     }
+
+
+def prompt_recall(
+    items: Sequence[dict[str, Any]], answer: Callable[[dict[str, Any]], Any], calls: Sequence[Sequence[Any]]
+) -> dict[str, Any]:
+    """Excerpt recall: the share of RGB items whose answer (`rgb_found`) is still in the prompt the model is
+    sent, after retrieval and excerpting. `calls` is the recording generator's list of prompts; an item that
+    code answered without the model (no new prompt) is counted apart, as `by_code`."""
+    rows = []
+    for it in items:
+        before = len(calls)
+        answer(it)
+        prompt = calls[-1][-1].content if len(calls) > before else None
+        in_passages = any(rgb_found(p, it["answer"]) for p in it["passages"])
+        rows.append({"id": it["id"], "by_code": prompt is None, "in_passages": in_passages,
+                     "in_prompt": prompt is not None and rgb_found(prompt, it["answer"])})  # fmt: skip
+    asked = [r for r in rows if not r["by_code"] and r["in_passages"]]
+    return {
+        "n": len(rows),
+        "by_code": sum(r["by_code"] for r in rows),
+        "prompt_recall": round(sum(r["in_prompt"] for r in asked) / max(len(asked), 1), 3),
+        "rows": rows,
+    }

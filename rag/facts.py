@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from rag.cite import bigrams, overlap
 from rag.grammar import same_measure
 from rag.profile import active
+from rag.trust import without_overruled
 from rag.types import Fact
 
 METRIC_MATCH = 0.6  # share of the asked metric's bigrams a fact's wording must hold when no canonical id decides
@@ -77,6 +78,7 @@ class FactStore:
     def series(self, metric: str, scope: str, kind: str = "") -> list[Fact]:
         """One metric for one area, in period order (all sources kept: a disagreement stays visible)."""
         picked = [f for f in self.select(metric, scope, kind=kind) if f.figure_kind != "rank" or "名" in f.raw]
+        picked = without_overruled(picked)  # an upload an official source contradicts is no point of the series
         return sorted(picked, key=lambda f: (period_key(f.period), f.kind, f.doc))
 
     def latest(self, metric: str, scope: str) -> list[Fact]:
@@ -125,6 +127,7 @@ class FactStore:
             ]
             for year in years
         ]
+        found = [without_overruled(fs) for fs in found]  # the official value of a year, not an upload's other one
         # Only amounts in one unit are compared: a count the sentence also states ("5项") is another figure.
         for unit in {f.unit for f in found[0]} & {f.unit for f in found[1]}:
             same = [[f for f in fs if f.unit == unit] for fs in found]

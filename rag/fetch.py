@@ -638,6 +638,11 @@ def fetch_models(settings: Settings, which: Iterable[str] = ALL_MODELS, log: Log
     for name in which:
         if name in ("e5", E5_NAME):
             result[name] = fetch_e5(settings.models_dir, log)
+            if settings.embed_backend == "openvino" and settings.embed_model == E5_NAME:
+                # The fast engine's export (~15 s), made here rather than on the first question.
+                from rag.embed import ensure_openvino_model
+
+                ensure_openvino_model(settings, log)
         elif name in GGUF_SPECS:
             result[name] = fetch_gguf(settings.models_dir, GGUF_SPECS[name], log)
         else:

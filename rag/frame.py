@@ -58,7 +58,7 @@ class Frame:
     names: tuple[str, ...]  # quoted names and titles
     asserted: tuple[Figure, ...]  # non-year figures the question states
     operation: str  # "sum" | "diff" | "trend" | ""
-    asks: str  # what kind of answer it asks for: "amount" (多少, 几家), "time" (何时, 哪一年) or ""
+    asks: str  # the kind of answer asked: "amount" (多少), "time" (何时), "day", "entity" (谁, 哪家) or ""
     latest: bool  # 现在/最新 with no period named
     metric: str  # the words naming what is measured (no scopes, figures, question words or words of change)
 
@@ -112,8 +112,17 @@ def as_frame(question: str | Frame) -> Frame:
 
 
 _TOGETHER = re.compile(r"分别|各自|各是|各为|各有|各多少|和|与|及|又是|又有|又为")
-_ASKS_AMOUNT = re.compile(r"多少(?!年)|几[个家项件名位批次倍万亿千百]|多大|多高|多长")
+# "哪几家" asks which ones (names), not how many: only a bare 几 counts.
+_ASKS_AMOUNT = re.compile(r"多少(?!年)|(?<!哪)几[个家项件名位批次倍万亿千百]|多大|多高|多长")
 _ASKS_DAY = re.compile(r"哪一?天|几号|几月几[日号]|哪一?日")
+# Who, which, where, what: a person, organisation, place or name (after the time and day questions above).
+_ASKS_ENTITY = re.compile(r"谁|哪(?!一?年|一?天|一?日|个月)|什么|(?<![如为])何(?![时以])|啥")
+# Any other way of asking (how, why, yes/no, a request): what the answer is cannot be told from the words.
+_ASKING_ANYHOW = re.compile(
+    r"怎|如何|为什么|为何|吗|呢|是否|能否|可否|有没有|多|几|介绍|说说|讲讲|概括|总结|列举|简述|解释"
+)
+_NAMES_DAY = re.compile(r"日期[？?。\s]*$")
+_NAMES_TIME = re.compile(r"(?:时间|年份|时候)[？?。\s]*$")
 _ASKS_TIME = re.compile(r"什么时候|啥时候|何时|哪一?年|哪一?天|几月|几号|哪个月|多少年")
 
 
@@ -134,16 +143,28 @@ def split_frame(fr: Frame) -> list[Frame]:
 
 
 def asked_kind(question: str) -> str:
-    """ "amount" when the question asks how much or how many, "day" which day, "time" when, else "".
+    """ "amount" when the question asks how much or how many, "day" which day, "time" when, "entity" who, which,
+    where or what, else "".
 
-    >>> asked_kind("募资多少？"), asked_kind("什么时候建成的？"), asked_kind("董事长是谁？")
-    ('amount', 'time', '')
+    >>> asked_kind("募资多少？"), asked_kind("什么时候建成的？"), asked_kind("董事长是谁？"), asked_kind("如何申请？")
+    ('amount', 'time', 'entity', '')
+    >>> asked_kind("KF-21战斗机研发国家"), asked_kind("安倍晋三的国葬时间？"), asked_kind("艾尔登法环发售日期")
+    ('entity', 'time', 'day')
     """
     if _ASKS_AMOUNT.search(question):
         return "amount"
     if _ASKS_DAY.search(question):
         return "day"  # a year alone does not say which day
-    return "time" if _ASKS_TIME.search(question) else ""
+    if _ASKS_TIME.search(question):
+        return "time"
+    if _ASKS_ENTITY.search(question):
+        return "entity"
+    if _ASKING_ANYHOW.search(question):
+        return ""
+    # A noun phrase asks for what it names: "艾尔登法环发售日期", "安倍晋三中枪事件发生的地点".
+    if _NAMES_DAY.search(question):
+        return "day"
+    return "time" if _NAMES_TIME.search(question) else "entity"
 
 
 def states_asked_kind(asks: str, sentence: str) -> bool:

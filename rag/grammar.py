@@ -57,7 +57,8 @@ def _alternation(words: Sequence[str]) -> re.Pattern[str]:
 # "有" is filler in 共有/拥有 but part of the metric in 有效 (有效高企, 有效发明专利).
 _FILLERS = re.compile(_alternation(_FILLER_WORDS).pattern.replace("|有|", "|有(?!效)|"))
 _GROWTH = _alternation(_GROWTH_WORDS)
-_YES_NO = re.compile(r"(吗|吧|么|对不对|是不是|是否|没有?|是这样|对吧)[？?。！!\s]*$")
+# "…了么" asks yes or no; "…是什么" / "怎么" end in 么 and ask what or how.
+_YES_NO = re.compile(r"(吗|吧|(?<![什怎这那多])么|对不对|是不是|是否|没有?|是这样|对吧)[？?。！!\s]*$")
 _HEARSAY = re.compile(r"^(?:我?听说|据说|有人说|网上说|传言|听人说)")
 _RISING = re.compile(r"[了啦][？?]\s*$")
 _WH = re.compile(r"多少|几|什么|啥|哪|谁|怎么|如何|怎样|为什么|为何|何时|多大|多高|多长|多久")
@@ -233,6 +234,8 @@ def is_yes_no(question: str) -> bool:
 
     >>> is_yes_no("听说高新区GDP破700亿了？"), is_yes_no("去年GDP是多少了？"), is_yes_no("协鑫光电是2021年落户的吧")
     (True, False, True)
+    >>> is_yes_no("小米MIX4的处理器是什么")
+    False
     """
     q = question.strip()
     if _YES_NO.search(q) or "核实" in q or "确认" in q:

@@ -34,6 +34,7 @@ from rag.facts import period_key
 from rag.frame import Frame
 from rag.grammar import core, metric_core
 from rag.profile import active
+from rag.trust import UPLOADED
 from rag.types import Fact
 
 _SHARE = re.compile(r"比重|占比")
@@ -62,6 +63,8 @@ def lookup(fr: Frame, facts: Sequence[Fact]) -> list[Fact]:
             return []
         top = max(period_key(f.period) for _, f in found)
         found = [(s, f) for s, f in found if period_key(f.period) == top]
+    # Same metric, area and period: an official document answers, an upload only where none speaks (`rag.trust`).
+    found = [(s, f) for s, f in found if f.tier != UPLOADED] or found
     best = max(s for s, _ in found)
     picked = [f for s, f in sorted(found, key=lambda t: -t[0]) if s == best]
     if len({round(f.value, 6) for f in picked}) != 1 or len({f.period for f in picked}) != 1:

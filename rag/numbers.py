@@ -10,6 +10,10 @@ compare equal however they are written:
 True
 >>> [(f.raw, f.kind) for f in extract_figures("2024年位居第31名，＞4000家，约1/4")]
 [('2024年', 'year'), ('第31名', 'rank'), ('＞4000家', 'comparison'), ('1/4', 'ratio')]
+
+A year written without 年 before a name ("2022春运", "2022北京冬奥会") is a year, not an amount:
+>>> [(f.raw, f.kind) for f in extract_figures("2022春运，2000多家")]
+[('2022', 'year'), ('2000', 'number')]
 """
 
 from __future__ import annotations
@@ -116,7 +120,9 @@ _CN_NUM = r"[零〇一二两三四五六七八九十百千]+"
 # Order matters: the first alternative that matches at a position wins.
 _PATTERN = re.compile(
     rf"""
-    (?P<year>(?<![\d.])(?P<y>(?:19|20)\d{{2}})(?:年|(?=\s*(?:年|[-—~至到]\s*(?:19|20)\d{{2}}\s*年))))
+    (?P<year>(?<![\d.])(?P<y>(?:19|20)\d{{2}})(?:年|(?=\s*(?:年|[-—~至到]\s*(?:19|20)\d{{2}}\s*年))
+        |(?![\d.])(?=[\u4e00-\u9fff])(?!{_UNIT_RE}|{_MAG_RE}|[多余来几个]))
+    )
   | (?P<year2>(?<![\d.近约了用过多数满第])(?P<y2>[23]\d)年(?![\d来间内后的]))
   | (?P<cnyear>(?P<cy>[〇零一二三四五六七八九]{{4}})年)
   | (?P<rank>第\s*(?P<rank_n>\d+|{_CN_NUM})\s*(?P<rank_u>名|位|批|届|次|个|家)?)

@@ -24,8 +24,8 @@ from string import Template
 from typing import Any
 
 from rag.arith import derive, infer
-from rag.cite import resolve_citations
-from rag.compose import change_answer, lookup_answer, missing_parts, trend_answer
+from rag.cite import finished, resolve_citations, strip_markers
+from rag.compose import change_answer, lookup_answer, missing_parts, nearest_answer, trend_answer
 from rag.conflict import conflicts, name_conflicts
 from rag.facts import FactStore
 from rag.frame import Frame, asked_metric, frame
@@ -99,6 +99,7 @@ class Pipeline:
         passages = hits[: self.settings.context_passages]
 
         points: tuple[Fact, ...] = ()
+        shown_at: float | None = None  # when the first verified sentence was shown
         stored = functools.cache(self._facts)  # the fact store and chunks by id, read once per question
 
         def done(text: str, refused: bool, ver: Any = None, first: float | None = None) -> StreamEvent:
@@ -109,10 +110,15 @@ class Pipeline:
                 refused=refused,
                 citations=tuple(ver.citations) if ver is not None else (),
                 hits=hits,
-                unsupported_numbers=tuple(ver.unsupported_numbers) if ver is not None else (),
+                # A figure dropped from one sentence but stated by the final text (the nearest period's figure,
+                # quoted with its own year) is true where it stands: it is not flagged there.
+                unsupported_numbers=tuple(u for u in ver.unsupported_numbers if u not in strip_markers(text))
+                if ver is not None
+                else (),
                 timings=Timings(
                     retrieve_ms=round((t_ret - t0) * 1000, 1),
                     first_token_ms=round(((first or t_end) - t0) * 1000, 1),
+                    first_verified_ms=round(((shown_at or t_end) - t0) * 1000, 1),
                     total_ms=round((t_end - t0) * 1000, 1),
                 ),
                 notice=notice,
@@ -151,7 +157,7 @@ class Pipeline:
                 ver = self._with_conflicts(passages, ver)  # a table cell the text contradicts shows both
                 if fr.operation == "trend":
                     ver = _append_note(ver, passages, "trend_note")
-                yield StreamEvent(kind="token", text=ver.text)
+                yield StreamEvent(kind="verified", text=ver.text)
                 yield done(ver.text, False, ver, first=time.perf_counter())
                 return
         points = ()  # the model answers: no series was stated by code
@@ -159,12 +165,23 @@ class Pipeline:
         messages = build_messages(standalone, passages, history, max_passage_chars=self.settings.max_passage_chars)
         pieces: list[str] = []
         first: float | None = None
+        checked, shown = 0, ""
         with self._gen_lock:
             for piece in self.generator.stream(messages):
                 if first is None:
                     first = time.perf_counter()
                 pieces.append(piece)
-                yield StreamEvent(kind="token", text=piece)
+                # Readers see a sentence only once it is finished and verified: the draft so far is checked
+                # as a whole answer would be, and only the model's own accepted sentences are shown.
+                draft = "".join(pieces)
+                end = finished(draft)
+                if end > checked:
+                    checked = end
+                    partial = verify(draft[:end], passages, fr)
+                    if not partial.refused and not partial.fallback and partial.text != shown:
+                        shown = partial.text
+                        shown_at = shown_at or time.perf_counter()
+                        yield StreamEvent(kind="verified", text=shown)
         ver = verify("".join(pieces), passages, fr)
         # What the passages imply but never state (an earlier value, years between two events) is computed
         # by code, operands shown: it replaces a refusal and completes an answer that lists only the parts.
@@ -196,7 +213,14 @@ class Pipeline:
                 ver, text=inferred, refused=False, fallback=True, citations=tuple(resolve_citations(inferred, passages))
             )
         elif ver.refused:
-            ver = self._refusal_with_nearest(fr, passages, ver)
+            # "高新区去年GDP多少？" when no document states that year: what is missing, and the nearest period's
+            # figure from the facts, quoted and cited (still a refusal of what was asked).
+            near = nearest_answer(fr, passages, *facts) if (facts := stored()) else Composed()
+            if near.text:
+                passages, hits = (*passages, *near.extra), (*hits, *near.extra)
+                ver = replace(ver, text=near.text, citations=tuple(resolve_citations(near.text, passages)))
+            else:
+                ver = self._refusal_with_nearest(fr, passages, ver)
         else:
             # "全市…是多少？高新区又是多少？" answered for one area only: the other part from the facts, quoted.
             rest = missing_parts(fr, passages, *facts, ver.text) if (facts := stored()) else Composed()

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         description="Domain profile (YAML): the areas figures are counted for and their names, metric synonyms, "
         "plan periods. Hashed into the index manifest; another place is another profile, not a code change.",
     )
+    trust_file: Path = Field(
+        ROOT / "prompts" / "trust.yaml",
+        description="Provenance rules (YAML, `rag.trust`): the patterns of sentences that address the system "
+        "instead of the reader (never evidence) and the tier labels. Hashed into the index manifest.",
+    )
 
     # --- models ------------------------------------------------------------
     embed_model: str = Field(
@@ -50,6 +55,12 @@ class Settings(BaseSettings):
         "sentence-transformers folder, or an HF id when the hub is reachable.",
     )
     embed_batch_size: int = Field(32, ge=1, description="Passages embedded per batch while indexing.")
+    embed_backend: Literal["openvino", "torch"] = Field(
+        "openvino",
+        description="Engine computing the embeddings. 'openvino' (default): the model exported once into the "
+        "model cache and run by OpenVINO, ~4x faster on 2 cores; 'torch': sentence-transformers on torch "
+        "(the reference, float32). Vectors agree to cosine ≥ 0.9999; switching rebuilds the index.",
+    )
     llm_backend: Literal["llamacpp", "transformers", "openai", "extractive"] = Field(
         "llamacpp", description="Answer generator. 'extractive' needs no LLM."
     )
@@ -105,6 +116,37 @@ class Settings(BaseSettings):
     # --- limits & serving --------------------------------------------------
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are truncated, with a notice.")
     max_upload_bytes: int = Field(20_000_000, ge=1, description="Largest document accepted for upload.")
+    max_doc_chars: int = Field(
+        1_000_000,
+        ge=1,
+        description="Most characters one document may have after text extraction. Indexing cost grows with "
+        "characters, not file size (a 150 KB .docx expanded to 1.8M characters and indexed for 19 minutes).",
+    )
+    max_unzipped_bytes: int = Field(
+        50_000_000,
+        ge=1,
+        description="Most bytes a .docx (any zip-based file) may expand to, summed over its members. Checked "
+        "from the zip directory before anything is decompressed, then again while reading (zip-bomb safe).",
+    )
+    max_zip_members: int = Field(
+        2000, ge=1, description="Most members a .docx (zip) may hold: a real one has tens, hundreds with images."
+    )
+    max_zip_ratio: int = Field(
+        200,
+        ge=1,
+        description="Highest compression ratio (expanded / compressed) of one zip member over 1 MB. Word XML "
+        "compresses about 5-20x; a stream of zeros about 1000x, the shape of a zip bomb.",
+    )
+    max_pdf_pages: int = Field(
+        2000, ge=1, description="Most pages a PDF may have; checked before any text is extracted."
+    )
+    login_fail_delay: float = Field(
+        1.0,
+        ge=0.0,
+        description="Seconds a client must wait after its first failed login; doubled for each further failure "
+        "in a row (1, 2, 4, 8 … s) up to `login_max_delay`. A successful login resets it.",
+    )
+    login_max_delay: float = Field(60.0, ge=0.0, description="Longest wait imposed after repeated failed logins.")
     host: str = Field("127.0.0.1", description="Address the web UI binds to (loopback by default).")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web UI.")
     concurrency: int = Field(1, ge=1, description="Answers generated at once; more wait in the queue.")

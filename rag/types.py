@@ -28,6 +28,8 @@ class Document:
     path: str
     text: str
     sha256: str  # of the file's bytes; drives incremental indexing
+    tier: str = "official"  # provenance (`rag.trust`): "official" or "uploaded"
+    flagged: tuple[tuple[int, int, str, str], ...] = ()  # (start, end, text, pattern) of blanked instruction sentences
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class Chunk:
     kind: Literal["text", "table_row"] = "text"
     source: str = ""  # Document.text[start:end] verbatim: citations are aligned against it, exactly
     report: str = ""  # the period its document reports on (`rag.period.report_period`): what undated figures mean
+    # Provenance (`rag.trust`): "official" (curated or promoted) or "uploaded"; defaults keep old indexes readable.
+    tier: str = "official"
+    overruled: tuple[str, ...] = ()  # sentences near it that an official document contradicts: never evidence
 
 
 @dataclass(frozen=True)
@@ -86,12 +91,14 @@ class Citation:
     text: str  # the quoted span (cleaned text of the cited sentence(s))
     start: int
     end: int
+    tier: str = "official"  # the cited document's source tier ("official" / "uploaded"), shown on its card
 
 
 @dataclass(frozen=True)
 class Timings:
     retrieve_ms: float = 0.0
     first_token_ms: float = 0.0
+    first_verified_ms: float = 0.0  # when a reader first sees answer text (a verified sentence, else the final)
     total_ms: float = 0.0
 
 
@@ -122,10 +129,14 @@ class Message:
 class StreamEvent:
     """What `Pipeline.stream()` yields, in order:
 
-    "status" (e.g. 正在加载模型…) → "hits" (sources, before generation) → "token"* → "final".
+    "status" (e.g. 正在加载模型…) → "hits" (sources, before generation) → "verified"* → "final".
+
+    A "verified" event's text is the whole answer so far, every sentence in it accepted by `verify`
+    (a snapshot that replaces the previous one, never a delta): the model's raw tokens are never
+    shown, so a figure the verifier would drop never reaches a reader, however briefly.
     """
 
-    kind: Literal["status", "hits", "token", "final"]
+    kind: Literal["status", "hits", "verified", "final"]
     text: str = ""
     hits: tuple[Hit, ...] = ()
     answer: Answer | None = None
@@ -236,6 +247,7 @@ class Fact:
     table: bool = False  # read from a table row (its column names the period and kind)
     computed: bool = False
     operands: tuple[str, ...] = ()  # fact ids a computed fact was derived from
+    tier: str = "official"  # its document's tier (`rag.trust`): an official fact outranks an uploaded one
 
 
 @dataclass(frozen=True)

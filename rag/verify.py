@@ -15,6 +15,9 @@ reads each side)
 * **subject** — when the question names an organisation (`rag.entity`), the passage sentence
   stating the figure is about it.
 
+A sentence answering who / which / where / what must state its answer from a cited passage, about the
+asked subject (`rag.sufficiency`): names are checked as figures are.
+
 Sentences with an unsupported figure, or with no valid citation, are dropped. When nothing is
 left, a quote that answers the question (`rag.quote`) stands in, and failing that the refusal.
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rag.cite import (
     bigrams,
@@ -41,12 +45,14 @@ from rag.cite import (
     unquoted,
     with_cites,
 )
+from rag.conflict import overrule
 from rag.entity import subject
 from rag.frame import ASKING, Frame, as_frame, split_frame, states_asked_metric, states_unit_for
 from rag.grammar import core, expand, is_yes_no
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import REFUSAL
 from rag.quote import EXTRACTIVE_MIN_SCORE, REFUSAL_OVERRIDE_MIN_SCORE, extractive_answer
+from rag.sufficiency import new_text, states_slot
 from rag.support import check_claim
 from rag.types import ClaimCheck, Hit, Verification
 
@@ -67,6 +73,8 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
     """
     fr = as_frame(question)
     question = fr.text
+    # An upload's sentence that an official source contradicts is no evidence, nor a quote (`rag.trust`).
+    passages = overrule(passages)
     text, invented = clean_markers(answer_text, len(passages))
     q_periods, q_scopes, yes_no, framed = set(fr.periods), set(fr.scopes), fr.yes_no, set(fr.framed)
     entity = subject(question, passages)
@@ -96,6 +104,16 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
         unsupported += [f.raw for f in check.figures if not f.supported]
         if check.reason == "off_period":
             unsupported += [f.raw for f in extract_figures(strip_markers(claim.text)) if f.kind == "year"]
+        if _asks_words(fr, check) and (check.supported or _names_only(check)):
+            # "谁/哪家/在哪/何时": the name or date the sentence gives must be in a cited passage, about the
+            # asked subject (a model names someone from memory as readily as from the passages). Cited under
+            # the wrong number, it is cited under the passage that states it, as a figure is.
+            dates = fr.asks in ("time", "day")
+            pool = [h.chunk.text for h in passages]
+            states = [states_slot(question, claim.text, [text], dates, pool) for text in pool]
+            stated = [n for n in cites if states[n - 1]] or [n for n, ok in enumerate(states, 1) if ok][:1]
+            check = replace(check, supported=bool(stated), reason="" if stated else "no_slot")
+            checks[-1], cites = check, tuple(stated)
         if check.supported:
             kept.append(with_cites(claim.text, cites))
     unsupported = list(dict.fromkeys(unsupported))
@@ -141,6 +159,11 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
             # words, as the whole one's key dilutes every sentence's overlap.
             quotes = [extractive_answer(p, passages, min_score=min_score) for p in parts if not is_yes_no(p)]
             out = "".join(dict.fromkeys(q for q in quotes if q))
+        if out and not yes_no and not _quote_answers(fr, checks, out):
+            # Words shared with a "谁/哪家/在哪" question do not make a sentence name the answer (the quote of
+            # "安倍晋三遇袭" for "谁枪击了安倍晋三"): a quote stands only for the answer the model gave, found
+            # stated in it; when the model declined, its refusal stands. A "when" quote must date the subject.
+            out = ""
         fallback, refused = bool(out), not out
         out = out or REFUSAL
     return Verification(
@@ -152,6 +175,44 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
         fallback=fallback,
         refused=refused,
     )
+
+
+def _asks_words(fr: Frame, check: ClaimCheck) -> bool:
+    """A who/which/what/when question this sentence answers in words or dates, not with a checked amount."""
+    if fr.yes_no or fr.asks not in ("entity", "time", "day"):
+        return False
+    # A checked figure answers an entity question ("…是韩国[1]" has none); one the question itself states
+    # ("KF-21") does not.
+    answer_figures = [f for f in check.figures if not _is_date(f.raw) and f.raw not in fr.text]
+    return fr.asks != "entity" or not any(f.supported and f.passage for f in answer_figures)
+
+
+def _is_date(raw: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}年?|\d{1,2}[月日号]", raw))
+
+
+def _names_only(check: ClaimCheck) -> bool:
+    """A sentence dropped only for its citation or wording, with no figure to check: its name may be stated."""
+    return check.reason in ("uncited", "not_grounded") and not check.figures
+
+
+_DEFINES = re.compile(r"是指|指的是|是什么|什么意思|含义|指什么")
+
+
+def _quote_answers(fr: Frame, checks: Sequence[ClaimCheck], quote: str) -> bool:
+    """Whether a fallback `quote` answers a who/which/what/when question: it states what a dropped sentence
+    of the model answered (its new text); for "when", it dates the asked subject itself; for a quoted term,
+    it names that term."""
+    if fr.asks not in ("entity", "time", "day"):
+        return True  # amounts: the quote's figure was chosen for the asked metric, unit and period
+    dates = fr.asks != "entity"
+    if dates and states_slot(fr.text, quote, [strip_markers(quote)], dates=True):
+        return True
+    if fr.terms and _DEFINES.search(fr.text) and any(t in unquoted(quote) for t in fr.terms):
+        return True  # "“一廊”是指什么？": the sentence that names the quoted term is where it is defined
+    dropped = [c.claim.text for c in checks if not c.supported and c.reason != "refusal"]
+    pieces = [p for text in dropped for p in new_text(fr.text, text, dates)]
+    return any(p in unquoted(quote) for p in pieces)
 
 
 def _shares_figure(quote: str, answer: str) -> bool:

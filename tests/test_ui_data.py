@@ -249,7 +249,7 @@ def test_app_exposes_facts_endpoint_and_keeps_the_tab_private():
 
     demo = build_app(Settings(llm_backend="extractive"), ScriptedPipeline())
     public = {d.api_name for d in demo.fns.values() if d.api_visibility == "public"}
-    assert public == {"ask", "check", "facts"}
+    assert public == {"ask", "check", "check_batch", "facts"}
 
 
 def test_doctests_pass():

@@ -1,7 +1,8 @@
 """End-to-end: the real `gaoxin serve` in a subprocess, driven by headless Debian Chromium (Playwright).
 
 The server runs with the extractive backend (real index, real embedder, no LLM) so answers are
-fast and deterministic. Set GAOXIN_SCREENSHOT=1 to refresh docs/screenshot.png for the README.
+fast and deterministic. Set GAOXIN_SCREENSHOT=1 to refresh the README's screenshots in docs/: the chat on a desktop
+(chat_desktop.png, also screenshot.png) and on a 375 px phone (chat_375.png), and the 核查 tab (check_tab.png).
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ CHROMIUM_ARGS = [
 # About the seeds, deliberately not a dev-set question.
 QUESTION = "2026年昆山高新区将聚焦哪几个维度攻坚发力？"
 TREND = "高新区GDP这几年怎么变化？"  # answered by code from the facts: Answer.series, drawn under the chat
+# A claim the seeds contradict (the 2024 GDP is 1135.1亿元) joined to one they support.
+WRONG_CLAIM = "2024年昆山高新区地区生产总值1235亿元，同比增长6.3%"
+PHONE = {"width": 375, "height": 812}
+# Emoji render as empty boxes without an emoji font: none may appear in answers, sources or verdicts.
+EMOJI_JS = "t => /\\p{Extended_Pictographic}/u.test(t)"
 STARTUP_S = 180
 ANSWER_S = 180
 
@@ -136,14 +142,19 @@ def page(browser, server):
     ctx.close()
 
 
-def save_screenshot(page, shot: Path, readme_name: str) -> None:
+def save_screenshot(page, shot: Path, readme_name: str, *also: str, height: int | None = None) -> None:
     """A full-page screenshot that shows something (not a blank page); with GAOXIN_SCREENSHOT=1 it also
-    refreshes docs/`readme_name` for the README."""
-    page.screenshot(path=str(shot), full_page=True)
+    refreshes docs/`readme_name` (and docs/`also`…) for the README. `height` keeps only the page's top (CSS px)."""
+    if height is None:
+        page.screenshot(path=str(shot), full_page=True)
+    else:
+        width = page.viewport_size["width"]
+        page.screenshot(path=str(shot), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": height})
     assert shot.stat().st_size > 10_000
     if os.environ.get("GAOXIN_SCREENSHOT") == "1":
         (ROOT / "docs").mkdir(exist_ok=True)
-        shutil.copy(shot, ROOT / "docs" / readme_name)
+        for name in (readme_name, *also):
+            shutil.copy(shot, ROOT / "docs" / name)
 
 
 def _ask(page, question: str) -> None:
@@ -158,8 +169,8 @@ def _wait_answer_done(page, n_bot: int) -> None:
         """n => {
             const bots = document.querySelectorAll('#chat [data-testid="bot"]');
             if (bots.length < n) return false;
-            const t = bots[bots.length - 1].innerText;
-            return t.length > 0 && !t.includes('⏳') && !t.includes('▌');
+            const last = bots[bots.length - 1], t = last.innerText;
+            return t.length > 0 && !t.includes('⏳') && !t.includes('▌') && !last.querySelector('.typing');
         }""",
         arg=n_bot,
         timeout=ANSWER_S * 1000,
@@ -181,6 +192,9 @@ def test_question_streams_cited_answer_with_sources(page, server, tmp_path):
     text = passage.inner_text()
     assert "维度" in text or "产创城人文" in text, text  # the passage that answers the question
     assert page.locator("#sources article.src.cited mark.cited").count() >= 1
+    assert_cards_lead_with_the_cited_sentence(page)
+    assert not page.evaluate(EMOJI_JS, page.locator('#chat [data-testid="bot"]').last.inner_text())
+    save_screenshot(page, tmp_path / "chat.png", "chat_desktop.png", "screenshot.png")
     link.click()  # scrolls to the passage, stays on the page
     page.wait_for_timeout(800)
     assert len(page.context.pages) == 1
@@ -190,8 +204,6 @@ def test_question_streams_cited_answer_with_sources(page, server, tmp_path):
     draft = page.locator("#draft textarea")
     draft.wait_for(state="visible")
     assert "[^" in draft.input_value()
-
-    save_screenshot(page, tmp_path / "chat.png", "screenshot.png")
     print(f"answer in {elapsed:.1f}s")
 
     # feedback lands in data_dir/feedback.jsonl
@@ -273,3 +285,94 @@ def test_trend_answer_shows_its_points_as_a_chart_and_the_next_answer_hides_it(p
     _wait_answer_done(page, 2)
     chart.wait_for(state="hidden", timeout=10_000)
     assert not link.is_visible()
+
+
+def assert_cards_lead_with_the_cited_sentence(page) -> None:
+    """The cited card: badges (period, area, tier), then the cited sentence with a sentence of context on each side,
+    and the whole passage only behind a closed 展开全文 that opens on a click."""
+    card = page.locator("#sources article.src.cited").first
+    badges = card.locator("header .badge")
+    texts = badges.all_inner_texts()
+    assert "官方资料" in texts and "昆山高新区" in texts, texts  # tier and area (the seeds are the zone's)
+    assert card.locator(".badge.b-period").inner_text().strip()
+    # the first thing under the header is the excerpt, and it holds the cited sentence
+    first = card.evaluate("a => a.querySelector('header').nextElementSibling.className")
+    assert first == "src-excerpt"
+    excerpt = card.locator(".src-excerpt")
+    assert excerpt.locator("mark.cited").first.is_visible()
+    roles = excerpt.evaluate("p => [...p.children].map(c => c.className).filter(c => c.startsWith('src-'))")
+    assert "src-cited" in roles and roles.count("src-context") <= 2, roles
+    full = card.locator("details.src-full")
+    assert full.count() == 1 and not full.evaluate("d => d.open")
+    assert not card.locator(".src-text").is_visible()  # the window stays folded
+    assert len(excerpt.inner_text()) < len(card.locator(".src-text").text_content())
+    full.locator("summary").click()
+    card.locator(".src-text").wait_for(state="visible", timeout=5_000)
+    assert "展开全文" in full.locator("summary").inner_text()
+    full.locator("summary").click()  # folded again for the screenshot
+    assert not page.evaluate(EMOJI_JS, page.locator("#sources").inner_text())
+
+
+def _context(browser, viewport: dict[str, int], scale: float = 1):
+    return browser.new_context(viewport=viewport, locale="zh-CN", device_scale_factor=scale)
+
+
+def test_on_a_phone_the_sources_sit_directly_below_the_answer(browser, server, tmp_path):
+    ctx = _context(browser, PHONE, scale=2)  # a phone's pixel density, and a sharp README image
+    try:
+        page = ctx.new_page()
+        page.goto(server[0])
+        page.locator("#question textarea").wait_for(timeout=60_000)
+        _ask(page, QUESTION)
+        _wait_answer_done(page, 1)
+        page.locator("#sources article.src.cited").first.wait_for(timeout=10_000)
+        chat, sources = page.locator("#chat").bounding_box(), page.locator("#sources").bounding_box()
+        answer = page.locator('#chat [data-testid="bot"]').last.bounding_box()
+        question = page.locator("#question").bounding_box()
+        chat_bottom = chat["y"] + chat["height"]
+        # below the chat, with nothing between them (the question box, examples and settings come after)
+        assert chat_bottom - 1 <= sources["y"] <= chat_bottom + 40, (chat, sources)
+        assert answer["y"] + answer["height"] <= sources["y"]
+        assert question["y"] > sources["y"]
+        assert sources["x"] >= 0 and sources["x"] + sources["width"] <= PHONE["width"]  # no sideways scrolling
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert_cards_lead_with_the_cited_sentence(page)
+        save_screenshot(page, tmp_path / "chat_375.png", "chat_375.png", height=1240)
+    finally:
+        ctx.close()
+
+
+def test_check_tab_shows_text_badges_and_strikes_the_wrong_figure(page, tmp_path):
+    page.get_by_role("tab", name="核查").click()
+    page.locator("#claim textarea").fill(WRONG_CLAIM)
+    page.locator("#check-btn").click()
+    verdict = page.locator("#verdict")
+    verdict.locator(".check-head").wait_for(timeout=ANSWER_S * 1000)
+    # fully drawn: Gradio fades a pending output, and the screenshot must not catch it half-faded
+    page.wait_for_function(
+        """() => { for (let e = document.querySelector('#verdict .check'); e; e = e.parentElement)
+                     if (parseFloat(getComputedStyle(e).opacity) < 1) return false;
+                   return true; }""",
+        timeout=10_000,
+    )
+    assert verdict.locator(".check-head .badge").all_inner_texts() == ["矛盾"]
+    stmt_badges = verdict.locator(".stmt-head .badge").all_inner_texts()
+    assert stmt_badges == ["矛盾", "支持"], stmt_badges
+    assert not page.evaluate(EMOJI_JS, verdict.inner_text())
+    colours = verdict.locator(".badge").evaluate_all("bs => bs.map(b => getComputedStyle(b).backgroundColor)")
+    assert colours[0] == "rgb(198, 40, 40)" and colours[-1] == "rgb(11, 110, 79)", colours  # red 矛盾, green 支持
+    # the wrong figure: red, struck through, the source's figure right next to it
+    wrong = verdict.locator("del.wrong-fig")
+    assert wrong.count() == 1 and wrong.inner_text() == "1235亿元"
+    style = wrong.evaluate("d => [getComputedStyle(d).color, getComputedStyle(d).textDecorationLine]")
+    assert style == ["rgb(198, 40, 40)", "line-through"], style
+    assert wrong.evaluate("d => d.nextElementSibling.className") == "fix"
+    assert "1135.1亿元" in verdict.locator(".fix").inner_text()
+    assert "1135.1亿元" in verdict.locator(".evidence").first.inner_text()
+    # the raw JSON waits, folded, under 开发者/API
+    raw = page.locator("#verdict-json")
+    assert not raw.is_visible()
+    save_screenshot(page, tmp_path / "check_tab.png", "check_tab.png")
+    page.get_by_text("开发者/API").click()
+    raw.wait_for(state="visible", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('#verdict-json').innerText.includes('contradicted')")

@@ -8,16 +8,20 @@ import re
 import ui.render as render
 from rag.types import Answer, Chunk, Citation, Hit
 from ui.render import (
+    Source,
     answer_to_api,
     answer_to_markdown,
     docs_table,
+    excerpt,
     highlight_figures,
     highlight_passage,
     link_citations,
     number_sources,
     render_answer,
     render_check,
+    render_source,
     render_sources,
+    wrong_figure,
 )
 
 GDP = "2024年,昆山高新区实现地区生产总值1135.1亿元,同比增长6.3%。"
@@ -96,7 +100,7 @@ def test_sources_panel_has_anchors_metadata_and_highlights():
     a = _answer()
     panel = render_sources(a.hits, a.citations)
     assert 'id="src-1"' in panel and 'id="src-2"' in panel
-    assert "高新区年度报道" in panel and "一、经济" in panel and "时期：2024" in panel
+    assert "高新区年度报道" in panel and "一、经济" in panel and '<span class="badge b-period"' in panel
     assert "高新区" in panel and "昆山市" in panel  # scope labels of both passages
     cited = re.search(r'<mark class="cited">(.*?)</mark>', panel, re.S).group(1)
     assert "1135.1亿元" in cited and "前文" not in cited
@@ -161,6 +165,7 @@ def test_api_payload_is_json_able():
     json.dumps(sources, ensure_ascii=False)
     assert sources[0]["n"] == 1 and sources[0]["cited"] and sources[0]["quote"] == GDP
     assert sources[1]["scope"] == "city" and not sources[1]["cited"]
+    assert {s["tier"] for s in sources} == {"official"}
 
 
 def test_check_card_shows_verdict_and_source_value():
@@ -178,7 +183,131 @@ def test_check_card_shows_verdict_and_source_value():
     }
     html = render_check(res)
     assert "与资料不符" in html and "1135.1亿元" in html and "纯文本证据" in html and "高新区年度报道" in html
-    assert "资料中未找到" in render_check({"claim": "x", "verdict": "not_found", "statements": []})
+    assert "未找到" in render_check({"claim": "x", "verdict": "not_found", "statements": []})
+
+
+EMOJI = re.compile("[\u2600-\u27bf\U0001f300-\U0001faff\u2b50\u2b55\u2753-\u2755\ufe0f]")
+
+
+def _verdict(verdict: str, **st) -> dict:
+    """A check result with one statement (what `rag.check.check_claim` returns)."""
+    base = {
+        "text": "2024年高新区GDP为1235亿元",
+        "verdict": verdict,
+        "reason": "value",
+        "evidence": [],
+        "source_value": None,
+    }
+    base.update(st)
+    return {"claim": base["text"], "verdict": verdict, "statements": [base]}
+
+
+def test_check_badges_are_text_coloured_by_verdict_without_emoji():
+    cases = {"supported": ("支持", "v-ok"), "contradicted": ("矛盾", "v-bad"), "not_found": ("未找到", "v-unknown")}
+    for verdict, (label, cls) in cases.items():
+        html = render_check(_verdict(verdict))
+        badges = re.findall(r'<span class="badge (v-[a-z]+)">(.*?)</span>', html)
+        assert (cls, label) in badges, (verdict, badges)
+        assert f'class="check verdict-{cls[2:]}"' in html  # the card takes the verdict's colour too
+        assert not EMOJI.search(html), verdict
+    conflicting = render_check(_verdict("supported", conflict=True, reason="match"))
+    assert '<span class="badge v-conflict">有冲突</span>' in conflicting and "不一致" in conflicting
+    assert "有冲突" not in render_check(_verdict("supported"))
+    assert "无法判断" in render_check({"claim": "x", "verdict": "???", "statements": []})
+    # no emoji in anything else the chat shows either
+    for a in (_answer(refused=True, notice="问题过长，已截断", unsupported_numbers=("63%",)), _answer()):
+        assert not EMOJI.search(render_answer(a) + render_sources(a.hits, a.citations))
+
+
+def test_wrong_figure_is_struck_through_next_to_the_source_figure():
+    ev = [{"text": GDP, "title": "高新区年度报道", "section": "一、经济"}]
+    html = render_check(_verdict("contradicted", source_value="1135.1亿元", evidence=ev))
+    struck = '<del class="wrong-fig" title="与资料不符">1235亿元</del>'
+    assert struck + '<span class="fix">资料为 <b class="src-fig">1135.1亿元</b>' in html
+    assert html.count("<del") == 1  # the year is not a rival figure
+    assert '<mark class="src-fig"><b class="fig">1135.1亿元</b></mark>' in html  # marked in the evidence too
+    # never in green: a contradicted statement's figures are not shown as confirmed
+    assert '<b class="fig">1235亿元</b>' not in html
+    # several figures: the one of the source's kind and unit, nearest in value, is the wrong one
+    assert wrong_figure("共32个项目，投资120亿元", "100亿元") == (9, 14)
+    assert wrong_figure("增长6.3%", "6.3%") is None and wrong_figure("增长7%", "") is None
+
+
+def test_right_figure_for_another_year_or_area_is_explained_not_struck():
+    html = render_check(
+        _verdict(
+            "contradicted", text="2023年高新区GDP为1135.1亿元", reason="period", source_value="1135.1亿元",
+            source_period=["2024"], periods=["2023"],
+        )
+    )  # fmt: skip
+    assert "<del" not in html and "是2024年的数字，不是2023年的" in html
+    html = render_check(
+        _verdict(
+            "contradicted", text="昆山市GDP为1135.1亿元", reason="scope", source_value="1135.1亿元",
+            source_scope=["zone"], scopes=["city"],
+        )
+    )  # fmt: skip
+    assert "<del" not in html and "是昆山高新区的数字，不是昆山市的" in html
+
+
+LONG = "第一句讲背景。第二句也是背景。" + GDP + "紧随其后的一句。再往后的一句。最后一句。"
+
+
+def test_source_card_shows_the_cited_sentence_first_with_one_sentence_of_context():
+    c = _chunk("c1", LONG)
+    card = render_source(number_sources([Hit(c, 1.0)], [Citation(1, "c1", "001_x.txt", "T", "S", GDP, 0, 1)])[0])
+    excerpt_html = re.search(r'<p class="src-excerpt">(.*?)</p>', card, re.S).group(1)
+    shown = re.sub(r"<[^>]+>", "", excerpt_html)
+    # one sentence before, the cited one, one after; the rest only behind 展开全文
+    assert shown == "…第二句也是背景。" + GDP + "紧随其后的一句。…"
+    assert re.search(r'<span class="src-cited"><mark class="cited">数据显示|<mark class="cited">2024年', excerpt_html)
+    assert card.index('class="src-excerpt"') < card.index("<details")  # the sentence comes before the window
+    assert '<details class="src-full"><summary>展开全文</summary>' in card
+    full = re.search(r'<p class="src-text">(.*?)</p>', card, re.S).group(1)
+    assert re.sub(r"<[^>]+>", "", full) == LONG
+    assert '<span class="src-context">第二句也是背景。</span>' in excerpt_html
+    # a passage short enough to show whole needs no toggle
+    short = render_source(Source(1, "d", "T", "", "甲。" + GDP, quotes=(GDP,), cited=True))
+    assert "<details" not in short and '<mark class="cited">' in short
+
+
+def test_excerpt_context_is_cut_when_long_and_uncited_passages_show_their_opening():
+    long_ctx = "很长" * 100 + "。"
+    ex = excerpt("前。" + long_ctx + GDP + long_ctx + "后。", [GDP])
+    assert [role for _, _, role in ex.parts] == ["context", "cited", "context"] and not ex.full
+    card = render_source(Source(1, "d", "T", "", "前。" + long_ctx + GDP + long_ctx + "后。", quotes=(GDP,)))
+    shown = re.sub(r"<[^>]+>", "", re.search(r'<p class="src-excerpt">(.*?)</p>', card, re.S).group(1))
+    assert len(shown) < len(GDP) + 2 * render.CONTEXT_CHARS + 5 and GDP in shown
+    assert shown.startswith("…") and shown.endswith("很长…") and shown.count("…") == 2
+    # nothing cited: the opening sentence and the next one
+    ex = excerpt(LONG)
+    assert [(LONG[a:b], role) for a, b, role in ex.parts] == [
+        ("第一句讲背景。", "lead"),
+        ("第二句也是背景。", "context"),
+    ]
+
+
+def test_source_badges_period_scope_and_tier():
+    zone = _chunk("c1", LONG, periods=("2024", "十四五"))
+    card = render_sources([Hit(zone, 1.0)])
+    assert '<span class="badge b-period" title="资料涉及的时期">2024年、十四五</span>' in card
+    assert '<span class="badge b-scope scope-zone" title="数字的统计范围">昆山高新区</span>' in card
+    assert '<span class="badge b-tier tier-official" title="资料来源">官方资料</span>' in card
+    city = render_sources([Hit(_chunk("c2", LONG, scope="city"), 1.0)])
+    assert ">昆山市</span>" in city
+    assert "b-scope" not in render_sources([Hit(_chunk("c3", LONG, scope="unknown"), 1.0)])
+    assert "b-period" not in render_sources([Hit(_chunk("c4", LONG, periods=()), 1.0)])
+    # an uploaded document (Chunk.tier "uploaded") is labelled as such, in the chat's cards and the API's
+    uploaded = _chunk("c1", LONG, tier="uploaded")
+    assert number_sources([Hit(uploaded, 1.0)])[0].tier == "uploaded"
+    card = render_sources([Hit(uploaded, 1.0)])
+    assert '<span class="badge b-tier tier-uploaded" title="资料来源">用户上传</span>' in card
+    assert 'class="src uploaded"' in card and "官方资料" not in card
+    cited = number_sources([Hit(uploaded, 1.0)], [Citation(1, "c1", "d", "T", "S", GDP, 0, 1)])
+    assert cited[0].tier == "uploaded"
+    # a cited passage that is not among the hits takes the citation's own tier
+    far = number_sources([], [Citation(2, "zz", "d", "T", "S", GDP, 0, 1, tier="uploaded")])
+    assert far[0].tier == "uploaded"
 
 
 def test_docs_table_counts_and_periods():

@@ -10,7 +10,7 @@ Named API endpoints (for `gradio_client`; UI-internal events are private)::
     c = Client("http://127.0.0.1:7860/")
     answer, sources = c.predict("昆山高新区2026年的发展重点是什么？", api_name="/ask")
     # answer: str with [n] markers; sources: [{"n", "doc", "title", "section", "text",
-    #          "periods", "scope", "cited", "quote"}, ...] — `n` matches the [n] markers
+    #          "periods", "scope", "cited", "quote", "tier"}, ...] — `n` matches the [n] markers
     verdict = c.predict("2024年昆山高新区地区生产总值1135.1亿元", api_name="/check")
     # {"claim", "verdict": "supported"|"contradicted"|"not_found",
     #  "statements": [{"text", "verdict", "evidence", "source_value"}]}
@@ -56,16 +56,38 @@ EXAMPLES = (
 )
 LOADING = "⏳ 正在加载模型（首次提问需要加载，请稍候）…"
 SEARCHING = "⏳ 正在检索资料…"
+# Shown while the model drafts: sentences appear only once verified, so the reader waits on this, not on
+# unchecked text.
+TYPING = '<div class="typing" id="typing">⏳ 已找到相关资料，正在撰写并逐句核对回答…</div>'
+MAX_CHECK_BATCH = 200  # claims per /check_batch request (~0.13 s each once e5 is loaded: under 30 s)
 ERROR_MSG = "⚠️ 抱歉，处理这个问题时出错了（{kind}）。服务仍在运行，请稍后重试或换个问法。"
+
+# Claims for the 核查 tab: one the sources contradict (the GDP figure), one they support.
+CHECK_EXAMPLES = (
+    "2024年昆山高新区地区生产总值1235亿元，同比增长6.3%",
+    "2024年昆山高新区地区生产总值1135.1亿元",
+)
 
 CSS = """
 #sources .src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 8px 0; }
 #sources .src.cited { border-color: #d08c00; }
 #sources .src header { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 4px; }
 #sources .src-n { font-weight: bold; color: var(--body-text-color); }
-#sources .src-scope { padding: 0 4px; border-radius: 4px; background: #e8f0fe; color: #1a4fa0; }
 #sources .src-doc { font-size: 0.75em; color: var(--body-text-color-subdued); }
 #sources .src.flash { box-shadow: 0 0 0 3px #f5b400; }
+#sources .src.uploaded { border-style: dashed; }
+.badges { display: inline-flex; flex-wrap: wrap; gap: 4px; margin-left: 2px; vertical-align: middle; }
+.badge { display: inline-block; padding: 0 7px; border-radius: 10px; font-size: 0.85em; line-height: 1.6;
+  font-weight: 600; white-space: nowrap; border: 1px solid transparent; }
+.badge.b-period { background: #f1f3f4; color: #3c4043; }
+.badge.b-scope { background: #e8f0fe; color: #1a4fa0; }
+.badge.tier-official { background: #e6f4ea; color: #136c2e; }
+.badge.tier-uploaded { background: #fff4e5; color: #8a4b00; border-color: #f5b400; }
+.src .src-excerpt { margin: 4px 0; line-height: 1.75; }
+.src .src-context, .src .ellipsis { color: var(--body-text-color-subdued); }
+.src details.src-full summary { cursor: pointer; color: #1a4fa0; font-size: 0.85em; margin: 2px 0; }
+.src details.src-full .src-text { border-top: 1px dashed var(--border-color-primary); padding-top: 4px;
+  font-size: 0.92em; }
 mark.cited { background: #fff2b3; color: inherit; }
 b.fig { color: #0b6e4f; }
 mark.bad { background: #ffd6d6; color: #a00; text-decoration: underline wavy #a00; }
@@ -73,8 +95,46 @@ mark.bad { background: #ffd6d6; color: #a00; text-decoration: underline wavy #a0
 .bad-note { color: #a00; font-size: 0.9em; margin-top: 6px; }
 .notice { color: #555; font-size: 0.9em; }
 a.cite-link { text-decoration: none; font-weight: bold; }
-.check .claim { color: var(--body-text-color-subdued); }
-.check.verdict-ok h3 { color: #0b6e4f; } .check.verdict-bad h3 { color: #a00; }
+.check .claim { margin: 6px 0 8px; }
+.check .check-count { color: #5f6368; margin: 4px 0; }
+.check-head { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; font-size: 1.15em; font-weight: 600; }
+.check-head .badge { font-size: 1em; padding: 2px 14px; border-radius: 14px; }
+.stmt-head .badge { margin-right: 2px; }
+.badge.v-ok { background: #0b6e4f; color: #fff; }
+.badge.v-bad { background: #c62828; color: #fff; }
+.badge.v-unknown { background: #5f6368; color: #fff; }
+.badge.v-conflict { background: #f5b400; color: #3d2a00; }
+.check.verdict-ok .check-summary { color: #0b6e4f; } .check.verdict-bad .check-summary { color: #c62828; }
+.check .stmt { border: 1px solid var(--border-color-primary); border-left: 5px solid #5f6368; border-radius: 8px;
+  padding: 8px 12px; margin: 10px 0; }
+.check .stmt.verdict-ok { border-left-color: #0b6e4f; } .check .stmt.verdict-bad { border-left-color: #c62828; }
+.check .stmt-head { margin: 0; line-height: 1.8; font-size: 1.05em; }
+/* Figures are green only where the sources confirm them: a contradicted claim's figures are never. */
+.check .stmt b.fig { color: inherit; }
+.check .stmt.verdict-ok .stmt-text b.fig, .check mark.src-fig b.fig, .check b.src-fig { color: #0b6e4f; }
+del.wrong-fig { color: #c62828; text-decoration: line-through 2px #c62828; font-weight: 700; }
+.check .fix { margin: 0 4px; padding: 1px 6px; border-radius: 4px; background: #e6f4ea; white-space: nowrap; }
+.check mark.src-fig { background: #e6f4ea; }
+.check .source-value { margin: 4px 0; }
+.check .conflict-note { color: #8a4b00; margin: 4px 0; }
+.check .ev-head { font-size: 0.85em; color: #5f6368; margin: 6px 0 2px; }
+.check .evidence { margin: 0; padding: 0; list-style: none; font-size: 0.95em; line-height: 1.7; }
+.check .evidence li { border-left: 3px solid var(--border-color-primary); padding: 2px 8px; margin: 4px 0; }
+.check .ev-src { font-size: 0.85em; color: #5f6368; }
+/* Phones: the chat column's parts and the sources column become one list, so the sources sit directly below the
+   answer (and its chart) instead of below the question box, examples, settings and draft. */
+@media (max-width: 480px) {
+  .row:has(> .column > #chat) { flex-direction: column; flex-wrap: nowrap; }
+  .column:has(> #chat) { display: contents; }
+  .column:has(> #chat) > * { order: 3; }
+  .column:has(> #chat) > #chat { order: 1; }
+  .column:has(> #chat) > #chat-chart, .column:has(> #chat) > #chart-link { order: 2; }
+  .column:has(> #sources) { order: 2; min-width: 0 !important; }
+  #sources .src { margin: 6px 0; }
+  /* A phone has no width to spare for the desktop's 32 px margins, nor height for an empty 480 px chat box. */
+  .gradio-container .main.app { padding: 12px 10px !important; }
+  #chat { height: auto !important; min-height: 220px; max-height: 75vh; }
+}
 """
 
 # Chatbot links may open in a new tab; `[n]` should instead scroll to its passage in the panel.
@@ -119,10 +179,67 @@ def validate_upload(name: str, size: int, settings: Settings) -> str | None:
     if suffix not in ALLOWED_SUFFIXES:
         return f"「{name}」不是支持的格式（仅支持 txt、md、pdf、docx）。"
     if size > settings.max_upload_bytes:
-        return f"「{name}」太大（{size / 1e6:.1f} MB），上限为 {settings.max_upload_bytes / 1e6:.1f} MB。"
+        return f"「{name}」太大（{size / 1e6:.1f} MB），单个文件不超过 {settings.max_upload_bytes / 1e6:g} MB，已拒绝。"
     if size == 0:
-        return f"「{name}」是空文件。"
+        return f"「{name}」是空文件，已拒绝。"
     return None
+
+
+def remove_temp_uploads(paths: Sequence[str]) -> int:
+    """Delete Gradio's temporary copies of uploaded files (and their emptied folders); returns how many.
+
+    Only files inside Gradio's upload folder are touched, never a path elsewhere (a caller's own
+    file, a document already copied into the corpus). Called once an upload is handled, accepted or
+    rejected: the corpus keeps its own copy, and a rejected file must not linger on the server.
+    """
+    from gradio.utils import get_upload_folder
+
+    root = Path(get_upload_folder()).resolve()
+    removed = 0
+    for p in paths:
+        try:
+            path = Path(p).resolve()
+            if root not in path.parents or not path.is_file():
+                continue
+            path.unlink()
+            removed += 1
+            parent = path.parent
+            while parent != root and root in parent.parents and not any(parent.iterdir()):
+                parent.rmdir()  # Gradio keeps each upload in its own hash-named folder
+                parent = parent.parent
+        except OSError:
+            log.warning("could not remove a temporary upload", exc_info=True)
+    return removed
+
+
+def size_toast_js(settings: Settings) -> str:
+    """Page script turning Gradio's English upload-size toast ("File(s) exceed the maximum allowed size
+    of … MB: "a.pdf"") into Chinese. Gradio checks `max_file_size` in the browser before anything is
+    sent and has no i18n key for that message, so the toast's text is rewritten as it appears."""
+    limit = f"{settings.max_upload_bytes / 1e6:g} MB"
+    return """
+<script>
+(function () {
+  const RE = /File\\(s\\) exceed the maximum allowed size of [^:]*:\\s*(.*)$/;
+  const TITLES = {Error: '错误', Warning: '警告', Info: '提示', Success: '成功'};  // toast titles are not localised
+  function fix(root) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const m = RE.exec(n.nodeValue);
+      if (m) n.nodeValue = '文件过大，未上传：' + m[1].replace(/"/g, '') + '（单个文件不超过 LIMIT）。';
+      const title = n.parentElement && n.parentElement.closest('.toast-title');
+      if (title && TITLES[n.nodeValue.trim()]) n.nodeValue = TITLES[n.nodeValue.trim()];
+    }
+  }
+  new MutationObserver(function (muts) {
+    for (const mu of muts) {
+      for (const node of mu.addedNodes) fix(node.nodeType === 1 ? node : node.parentNode || document.body);
+      if (mu.type === 'characterData' && mu.target.parentNode) fix(mu.target.parentNode);
+    }
+  }).observe(document.documentElement, {childList: true, subtree: true, characterData: true});
+})();
+</script>
+""".replace("LIMIT", limit)
 
 
 def is_blank(text: Any) -> bool:
@@ -137,10 +254,13 @@ def is_blank(text: Any) -> bool:
 
 
 def citations_json(answer: Answer) -> list[dict[str, Any]]:
+    from rag.trust import tier_for
+
     return [
-        {"n": c.n, "doc": c.doc, "title": c.title, "section": c.section, "text": c.text, "start": c.start, "end": c.end}
+        {"n": c.n, "doc": c.doc, "title": c.title, "section": c.section, "text": c.text, "start": c.start, "end": c.end,
+         "tier": tier_for(c.doc, answer.hits)}  # official / uploaded (rag.trust): an API client can weigh them
         for c in answer.citations
-    ]
+    ]  # fmt: skip
 
 
 class ChatService:
@@ -163,6 +283,8 @@ class ChatService:
             if getattr(pipeline, "generator", None) is not None:
                 self._generators[self.default_mode] = pipeline.generator
         self._draft_dir: Path | None = None  # made on the first download, so idle services leave no temp dirs
+        self._indexer: Any = None  # rag.index.BackgroundIndexer, made on the first upload or at `serve` start-up
+        self._docs_cache: tuple[str, list[list[Any]], list[dict[str, Any]]] | None = None  # (generation, rows, skipped)
 
     # -- pipelines ----------------------------------------------------------------
     def retriever(self) -> Any:
@@ -203,12 +325,73 @@ class ChatService:
     def mark_ready(self, mode: str, passages: int) -> None:
         self._ready.add((mode, int(passages)))
 
-    def reload_index(self) -> None:
-        """Make every pipeline see a rebuilt index (the embedder stays loaded)."""
+    def reload_index(self, generation: str = "") -> None:
+        """Make every pipeline see the current generation (the embedder stays loaded).
+
+        Called from the indexer's threads when CURRENT changes (a build here or in another process). The new
+        generation is read right away, in that thread: questions meanwhile wait a moment on the retriever's
+        lock instead of loading it themselves, and a generation that cannot be read is logged, never
+        raised into a question.
+        """
+        from rag import index as index_mod
+
         r = self._retriever
         if r is None:
+            return  # nothing loaded yet: the first question reads the current generation
+        try:
+            index_mod.load(self.settings)  # a generation that cannot serve must not replace one that can
+        except index_mod.IndexUnusable as e:
+            log.error("new index generation %s not used: %s", generation, e)
             return
         r.reload()
+        try:
+            r.chunks  # noqa: B018 — load now, not in the next question
+        except Exception:
+            log.exception("reading the new index generation %s failed", generation)
+        log.info("now answering from index generation %s", generation or "(current)")
+
+    def indexer(self) -> Any:
+        """The background indexer: builds new generations while this one answers, and notices new ones."""
+        from rag import index as index_mod
+
+        with self._lock:
+            if self._indexer is None:
+                # The server's loaded e5 is lent to the builder (no second copy in memory); None until loaded.
+                self._indexer = index_mod.BackgroundIndexer(
+                    self.settings,
+                    on_switch=self.reload_index,
+                    embedder=lambda: getattr(self._retriever, "_embedder", None),
+                    log=log.info,
+                )
+                self._indexer.watch()
+            return self._indexer
+
+    def resume_indexing(self) -> None:
+        """At start-up: go on with a build that was interrupted (kill -9) or documents added while stopped,
+        in the background; the current generation answers meanwhile."""
+        from rag import index as index_mod
+
+        idx = self.indexer()
+        if index_mod.read_manifest(self.settings) is None:
+            idx.request()
+            return
+        # Documents or chunking changed: journalled, so the current generation answers during the rebuild. Any
+        # other reason (another embedding model) needs the rebuild too; questions wait for it then.
+        behind = index_mod.mark_pending(self.settings) or bool(index_mod.stale_reasons(self.settings))
+        if behind:
+            log.info("index behind its documents or settings: building in the background once the chat is ready")
+
+        def warm_then_build() -> None:
+            # The chat's index and embedder load first, uncontended, so the first question is answered at once;
+            # a resumed build then borrows that embedder instead of loading a second one.
+            try:
+                self.retriever().warm()
+            except Exception:
+                log.exception("warming the chat at start-up failed")
+            if behind:
+                idx.request()
+
+        threading.Thread(target=warm_then_build, name="gaoxin-warm", daemon=True).start()
 
     # -- files ----------------------------------------------------------------------
     def record_feedback(self, last: dict[str, Any] | None, rating: str) -> str:
@@ -236,20 +419,106 @@ class ChatService:
         path.write_text(markdown, encoding="utf-8")
         return str(path)
 
-    def docs_rows(self) -> list[list[Any]]:
+    def _docs(self) -> tuple[list[list[Any]], list[dict[str, Any]]]:
+        """(table rows, skipped files) of the current generation, read once per generation: the 文档 tab
+        polls every second and a large index takes a second to read."""
         from rag import index as index_mod
 
+        gen = index_mod.current_generation(self.settings)
+        cached = self._docs_cache
+        if cached is not None and cached[0] == gen:
+            return cached[1], cached[2]
         manifest = index_mod.read_manifest(self.settings)
         if not manifest:
-            return []
+            return [], []
         try:
             chunks = index_mod.load(self.settings, verify=False, check_stale=False).chunks
         except Exception:  # the table still lists documents when the index cannot be read
             log.exception("index load for the documents table failed")
             chunks = ()
-        return render.docs_table(manifest, chunks)
+        rows = render.docs_table(manifest, chunks)
+        skipped = list(manifest.get("skipped") or [])
+        self._docs_cache = (gen, rows, skipped)
+        return rows, skipped
 
-    def add_files(self, paths: Sequence[str], progress: Any = None) -> tuple[str, list[list[Any]]]:
+    def docs_rows(self) -> list[list[Any]]:
+        return self._docs()[0]
+
+    def index_panel(self) -> str:
+        """HTML for the 文档 tab: the running build's progress bar (chunks done / total, its documents),
+        an interrupted one, or the last failure; and the files the current generation could not read."""
+        from rag import index as index_mod
+
+        parts = []
+        prog = index_mod.read_progress(self.settings)
+        idx = self._indexer
+        if prog is not None and prog.running:
+            names = "、".join(render.esc(d) for d in prog.docs[:5]) + (" 等" if len(prog.docs) > 5 else "")
+            stage = {"parsing": "正在解析文档", "embedding": "正在向量化", "writing": "正在写入新索引"}.get(
+                prog.state, "正在索引"
+            )
+            count = f"{prog.done} / {prog.total} 段" if prog.total else ""
+            parts.append(
+                f'<div class="index-progress" data-done="{prog.done}" data-total="{prog.total}">'
+                f"⏳ {stage}{('：' + names) if names else ''}　{count}<br>"
+                f'<progress value="{prog.done}" max="{max(prog.total, 1)}" style="width:100%"></progress>'
+                "<br><small>索引期间照常回答问题（使用现有资料），完成后自动切换到新索引。</small></div>"
+            )
+        elif idx is not None and idx.busy:
+            parts.append('<div class="index-progress">⏳ 正在准备索引…</div>')
+        elif prog is not None:
+            parts.append(
+                '<div class="index-progress">⚠️ 上次索引未完成（索引进程曾中断）；服务重启时自动继续，'
+                "已完成的部分不再重算，现有资料照常回答。</div>"
+            )
+        pending = index_mod.pending_docs(self.settings)
+        if pending and not parts:
+            parts.append(f'<div class="index-progress">⏳ 等待索引：{render.esc("、".join(sorted(pending)))}</div>')
+        if idx is not None and idx.last_error:
+            parts.append(f'<div class="index-error">⚠️ {render.esc(idx.last_error)}</div>')
+        skipped = self._docs()[1]
+        if skipped:
+            items = "".join(
+                f"<li>{render.esc(str(e.get('file', '')))}：{render.esc(str(e.get('error', '')))}</li>" for e in skipped
+            )
+            parts.append(f'<div class="skipped-docs">未能收录的文件（已跳过，不影响其他文档）：<ul>{items}</ul></div>')
+        return ("".join(parts) or '<div class="index-progress idle">✅ 索引已是最新。</div>') + self._trust_panel()
+
+    def _trust_panel(self) -> str:
+        """The 文档 tab's list of sentences that are never evidence (instructions to the system) and uploaded
+        figures an official document contradicts (`rag.trust.document_rows`), read once per generation."""
+        from rag import index as index_mod
+        from rag.trust import document_rows, message
+
+        gen = index_mod.current_generation(self.settings)
+        cached = getattr(self, "_trust_cache", None)
+        if cached is None or cached[0] != gen:
+            cached = self._trust_cache = (gen, document_rows(index_mod.read_manifest(self.settings)))
+        items = "".join(
+            f"<li>{render.esc(title)}（{render.esc(tier)}）：{render.esc(note)}</li>"
+            for _, title, tier, note in cached[1]
+        )
+        return f'<div class="trust-notes">{render.esc(message("heading"))}：<ul>{items}</ul></div>' if items else ""
+
+    def docs_view(self) -> tuple[str, list[list[Any]]]:
+        """(index panel, documents table) for the 文档 tab."""
+        return self.index_panel(), self.docs_rows()
+
+    def docs_tick(self, seen: str | None) -> tuple[str, Any, str]:
+        """The 文档 tab's timer: the panel every tick; the table only when the generation changed since
+        this browser last drew it (`seen`), so it does not flicker while nothing happens."""
+        from rag import index as index_mod
+
+        gen = index_mod.current_generation(self.settings)
+        table = self.docs_rows() if gen != seen else gr.skip()
+        return self.index_panel(), table, gen
+
+    def add_files(
+        self, paths: Sequence[str], progress: Any = None, *, wait: bool = False
+    ) -> tuple[str, list[list[Any]]]:
+        """Check, copy and journal the uploads now, then index them in the background (the 文档 tab shows
+        progress); questions are answered from the current generation until the switch. `wait=True` blocks
+        until the new generation is live (tests, benchmarks)."""
         from rag import index as index_mod
 
         if not paths:
@@ -264,12 +533,18 @@ class ChatService:
                 ok.append(path)
         if ok:
             if progress is not None:
-                progress(0.05, desc="正在解析文档并更新索引…")
+                progress(0.05, desc="正在检查文档…")
             with self._file_lock:
-                added, errors = index_mod.add_documents(self.settings, ok, progress=True, log=log.info)
-            self.reload_index()
-            msgs += [f"✅ 已加入索引：{name}" for name in added]
-            msgs += [f"❌ 「{name}」未能加入：无法提取文字或格式有误（{err}）" for name, err in errors]
+                added, errors = index_mod.stage_documents(self.settings, ok)
+            if added:
+                idx = self.indexer()
+                idx.request()
+                if wait:
+                    idx.wait()
+                    idx.check_switch()  # the switch is seen now, not at the watcher's next poll
+            queued = "⏳ 已收到「{}」，正在后台建立索引；期间照常回答问题，完成后自动生效。"
+            msgs += [f"✅ 已加入索引：{name}" if wait else queued.format(name) for name in added]
+            msgs += [f"❌ 「{name}」未能加入：{err}" for name, err in errors]
         return "\n\n".join(msgs), self.docs_rows()
 
     # -- answering ------------------------------------------------------------------
@@ -307,11 +582,13 @@ class ChatService:
                     hits = ev.hits
                     valid = {s.n for s in render.number_sources(hits)}
                     if not text:
-                        chat[-1] = {"role": "assistant", "content": "⏳ 已找到相关资料，正在生成回答…"}
+                        chat[-1] = {"role": "assistant", "content": TYPING}
                     pending = render.render_sources(hits, pending=True)
                     yield chat, pending, "", hist, gr.skip(), gr.skip(), gr.skip(), *keep_chart()
-                elif ev.kind == "token":
-                    text += ev.text
+                elif ev.kind == "verified":
+                    # Each snapshot holds only sentences the verifier accepted; the model's raw draft is
+                    # never on screen, so a figure it would drop is never seen, even for a moment.
+                    text = ev.text
                     chat[-1] = {"role": "assistant", "content": render.render_streaming(text, valid)}
                     yield chat, gr.skip(), "", hist, gr.skip(), gr.skip(), gr.skip(), *keep_chart()
                 elif ev.kind == "final" and ev.answer is not None:
@@ -408,18 +685,31 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
         except Exception as e:
             log.error("check failed: %s\n%s", e, traceback.format_exc())
             return (
-                f'<div class="check verdict-bad">⚠️ 核查时出错（{render.esc(type(e).__name__)}），请稍后重试。</div>',
+                f'<div class="check verdict-bad"><div class="check-head"><span class="badge v-bad">出错</span>'
+                f"核查时出错（{render.esc(type(e).__name__)}），请稍后重试。</div></div>",
                 None,
             )
         return render.render_check(res), res
 
     def upload(files: list | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, list]:  # noqa: B008
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
+        # A file still listed in the upload box after an earlier click was handled then, and its
+        # temporary copy removed: say so, rather than calling it empty.
+        gone = [f"❌ 「{Path(p).name}」已处理过（临时文件已删除）；如需再次加入，请重新选择该文件。"
+                for p in paths if not Path(p).exists()]  # fmt: skip
+        paths = [p for p in paths if Path(p).exists()]
         try:
-            return svc.add_files(paths, progress)
+            if gone and not paths:
+                return "\n\n".join(gone), svc.docs_rows()
+            msg, *rest = svc.add_files(paths, progress)
+            return ("\n\n".join([*gone, msg]), *rest)
         except Exception as e:
+            # The log keeps the details; the message names no exception class and no server path.
             log.error("upload failed: %s\n%s", e, traceback.format_exc())
-            return f"❌ 更新索引时出错（{type(e).__name__}），已有索引保持不变。", svc.docs_rows()
+            return "❌ 更新索引时出错，已有索引保持不变。请稍后重试，或联系管理员查看服务器日志。", svc.docs_rows()
+        finally:
+            # add_files has copied what it accepted into the corpus by now; no temporary copy stays.
+            remove_temp_uploads(paths)
 
     def api_ask(question: str) -> tuple[str, list[dict[str, Any]]]:
         """Answer a question: (answer text with [n] markers, the numbered sources)."""
@@ -443,6 +733,22 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
         except Exception as e:
             log.error("api check failed: %s\n%s", e, traceback.format_exc())
             raise gr.Error(f"核查失败：{type(e).__name__}") from e
+
+    def api_check_batch(claims: list[str] | str) -> list[dict[str, Any]]:
+        """Fact-check many claims, one verdict each, in order: a list of claims (ids 1, 2, …), or JSONL text of
+        {"id", "claim"} lines. A bad line or empty claim gives {"id", "line", "error"}; the others still run."""
+        from rag.cli import batch_lines, check_batch
+
+        if isinstance(claims, str):
+            lines = list(batch_lines(claims.encode("utf-8"), key="claim"))
+        else:
+            lines = [
+                (i, {"id": i, "claim": c}, None) if isinstance(c, str) else (i, None, f"line {i}: not a string")
+                for i, c in enumerate(claims or [], 1)
+            ]
+        if len(lines) > MAX_CHECK_BATCH:  # one request must not hold the checker for everyone else
+            raise gr.Error(f"一次最多核查{MAX_CHECK_BATCH}条说法，本次{len(lines)}条。")
+        return list(check_batch(svc.check, lines))
 
     def api_facts(metric: str, scope: str, period: str, kind: str) -> list[dict[str, Any]]:
         """The figures the documents state (metric name or alias, scope id or name, period label, kind; empty = any),
@@ -509,11 +815,21 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
                     with gr.Column(scale=2):
                         sources = gr.HTML(clear()[1], elem_id="sources", label="来源")
             with gr.Tab("核查", id="check-tab"):
-                gr.Markdown("输入一条说法（例如稿件中的一句话），对照资料核查其中的数字是否有依据。")
-                claim = gr.Textbox(label="要核查的说法", lines=2, elem_id="claim")
+                gr.Markdown(
+                    "输入一条说法（例如稿件中的一句话），对照资料逐条核查其中的数字。结论分为："
+                    "**支持**、**矛盾**（错误的数字划掉，旁边给出资料中的数字）、**未找到**；"
+                    "不同资料的数字不一致时另标 **有冲突**。"
+                )
+                claim = gr.Textbox(
+                    label="要核查的说法", lines=2, elem_id="claim", placeholder="例如：2024年昆山高新区地区生产总值……"
+                )
                 check_btn = gr.Button("核查", variant="primary", elem_id="check-btn")
+                gr.Examples(examples=[[c] for c in CHECK_EXAMPLES], inputs=claim, label="示例说法")
                 verdict = gr.HTML(elem_id="verdict")
-                verdict_json = gr.JSON(label="详细结果", visible=True)
+                # Citizens read the card above; the raw result (English keys) is for developers only.
+                with gr.Accordion("开发者/API", open=False, elem_id="check-dev"):
+                    gr.Markdown("接口 `/check` 返回的原始结果（JSON），供开发者调试和对接使用。")
+                    verdict_json = gr.JSON(label="原始结果", elem_id="verdict-json")
             with gr.Tab("数据", id="data-tab") as data_ui:
                 data_ui_parts = data_tab.build_data_tab(data_svc, demo, data_ui)
             with gr.Tab("文档", id="docs-tab"):
@@ -521,9 +837,14 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
                     "已收录的文档。可上传 txt / md / pdf / docx"
                     f"（单个不超过 {settings.max_upload_bytes / 1e6:.0f} MB）。"
                 )
+                # Progress of a build (chunks done / total and its documents), in this process or another
+                # (`gaoxin index add`), and the files the current generation skipped, with the reason.
+                index_panel = gr.HTML(elem_id="index-panel")  # filled by demo.load and the timer below
                 table = gr.Dataframe(
                     headers=["文件", "标题", "段落数", "涉及时期"], interactive=False, elem_id="docs-table"
                 )
+                index_timer = gr.Timer(1.0)
+                docs_gen = gr.State(None)  # the generation this browser's table shows
                 # No `file_types` filter: Gradio would reject other types with an English toast; our own
                 # check (validate_upload) explains the rejection in Chinese instead.
                 files = gr.File(label="上传文档（txt / md / pdf / docx）", file_count="multiple", elem_id="upload")
@@ -548,11 +869,19 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
         bad.click(lambda lst: svc.record_feedback(lst, "wrong"), last, fb_status, queue=False, **private)
         check_btn.click(check_ui, claim, [verdict, verdict_json], concurrency_id="llm", **private)
         claim.submit(check_ui, claim, [verdict, verdict_json], concurrency_id="llm", **private)
-        add_btn.click(upload, files, [upload_status, table], concurrency_id="index", concurrency_limit=1, **private)
-        demo.load(svc.docs_rows, None, table, queue=False, **private)
+        # Undocumented, not private: the live test (and scripts) upload through this very handler.
+        add_btn.click(
+            upload, files, [upload_status, table], concurrency_id="index", concurrency_limit=1,
+            api_name="upload", api_visibility="undocumented",
+        )  # fmt: skip
+        demo.load(svc.docs_view, None, [index_panel, table], queue=False, **private)
+        index_timer.tick(
+            svc.docs_tick, docs_gen, [index_panel, table, docs_gen], queue=False, show_progress="hidden", **private
+        )
 
         gr.api(api_ask, api_name="ask", concurrency_id="llm")
         gr.api(api_check, api_name="check", concurrency_id="llm")
+        gr.api(api_check_batch, api_name="check_batch", concurrency_id="llm")
         gr.api(api_facts, api_name="facts", concurrency_id="data")
     demo.svc = svc  # tests and `serve` reach the service through the app
     return demo
@@ -564,20 +893,36 @@ def _auth() -> tuple[str, str] | None:
 
 
 def launch_kwargs(settings: Settings) -> dict[str, Any]:
-    """Arguments of `Blocks.launch`: loopback by default, never a public share link."""
+    """Arguments of `Blocks.launch`: loopback by default, never a public share link.
+
+    With a login configured, failed logins are throttled per client (`ui.guard`); Gradio's English
+    refusals on the login and upload routes become Chinese either way.
+    """
+    from starlette.middleware import Middleware
+
+    from ui.guard import Guard, LoginThrottle
+
+    auth = _auth()
+    throttle = LoginThrottle(settings.login_fail_delay, settings.login_max_delay) if auth else None
     return dict(
         server_name=settings.host,
         server_port=settings.port,
         share=False,
-        auth=_auth(),
-        auth_message="请登录后使用高新问答。" if _auth() else None,
-        # Hard cap well above our own limit, so ordinary oversize files get our Chinese message and
-        # only absurd ones are cut off by Gradio before they fill the disk.
-        max_file_size=settings.max_upload_bytes * 5,
+        auth=auth,
+        auth_message=(
+            f"请登录后使用高新问答。连续输错密码后，每次重试都要多等一会儿（最长 {settings.login_max_delay:g} 秒）。"
+            if auth
+            else None
+        ),
+        app_kwargs={"middleware": [Middleware(Guard, throttle=throttle, max_upload_bytes=settings.max_upload_bytes)]},
+        # Gradio refuses a larger file in the browser before it is sent (its English toast is
+        # rewritten by size_toast_js) and on the server while it streams, so an oversize file never
+        # reaches the disk; validate_upload says the same in Chinese for API callers.
+        max_file_size=settings.max_upload_bytes,
         show_error=False,  # error text stays in our Chinese messages; tracebacks go to the log only
         ssr_mode=False,  # SSR needs Node; the plain Python server is enough and has no extra process
         css=CSS + data_tab.CSS,
-        head=HEAD_JS,
+        head=HEAD_JS + size_toast_js(settings),
         footer_links=["api"],
     )
 
@@ -587,8 +932,15 @@ def serve(settings: Settings) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     demo = build_app(settings)
+    demo.svc.resume_indexing()  # an interrupted build goes on in the background; answers start at once
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=64)
     t0 = time.time()
     log.info("serving on http://%s:%d (models load on the first question)", settings.host, settings.port)
+    if _auth():
+        log.info(
+            "login required; failed logins are answered after %g s, doubling up to %g s per client",
+            settings.login_fail_delay,
+            settings.login_max_delay,
+        )
     demo.launch(**launch_kwargs(settings))
     log.info("stopped after %.0f s", time.time() - t0)

@@ -1,0 +1,135 @@
+"""Whether an answer sentence states, from its source, what a who/which/what question asks.
+
+Figures are checked one by one (`rag.support`). A question asking for a person, an organisation, a
+place or a name ("谁…", "哪家…", "在哪举行", "叫什么") is answered by words, and a small model
+fills that slot from its own memory as readily as from the passages: on news passages that never
+name the answer it still names one.
+
+What the sentence adds to the question is its *new* text: the characters no bigram of the question
+covers, its figures (checked elsewhere) and the words any answer is phrased with (是, 由, 根据资料…) set
+aside. The sentence answers from its source when
+
+- some of the new text is stated in a cited passage sentence about the question's subject (one that
+  shares the question's key words, or refers back with 该/其 to the one before it that does): a name
+  taken from a passage about something else answers nothing;
+- and no run of new text of `MAX_UNSTATED` characters or more is stated in none of the passages given:
+  the name a model adds from memory, however well the rest of its sentence is grounded.
+
+>>> src = ["《胡同儿》上映。该片由陆添执导。"]
+>>> states_slot("《胡同儿》的导演是谁？", "《胡同儿》的导演是陆添。", src)
+True
+>>> states_slot("《胡同儿》的导演是谁？", "《胡同儿》的导演是李四。", src)
+False
+>>> new_text("谁枪击了安倍晋三？", "根据资料，枪击安倍晋三的是山上彻也[1]。")
+['山上彻也']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.cite import bigrams, overlap, strip_markers, unquoted
+from rag.frame import question_key
+from rag.numbers import extract_figures
+
+# Words an answer is phrased with, whatever it answers: never the answer itself.
+_PHRASING = re.compile(
+    r"根据|依据|资料|材料|段落|文中|原文|来源|相关|信息|内容|显示|表明|提到|提及|指出|报道|介绍|据悉|据|称|答案|回答|"
+    r"其中|此外|另外|同时|目前|已经|主要|包括|分别|就是|则是|即是|是|为|的|了|在|于|由|和|与|及|等|被|将|把|"
+    r"其|该|此|这|那"
+)
+_WORD = re.compile(r"[\u4e00-\u9fffA-Za-z·]")
+_REFERS_BACK = re.compile(r"[该其此这他她它]")
+_SENTENCE_END = "。！？!?；;\n"
+SUBJECT_MIN = 0.3  # share of the question's key bigrams a passage sentence holds when it is about the subject
+MAX_UNSTATED = 2  # a run of new characters this long that no cited passage states is an invented name
+MIN_NAME = 2
+
+
+def _new_mask(question: str, plain: str, dates: bool = False) -> list[bool]:
+    """Per character of `plain`: whether it is new text (see module docstring). With `dates`, the years and
+    dates it states are new text too: they are what a "when" question asks."""
+    q = bigrams(question)
+    new = [bool(_WORD.match(ch)) or (dates and ch.isdigit()) for ch in plain]
+    for i in range(len(plain) - 1):
+        if plain[i : i + 2].lower() in q:
+            new[i] = new[i + 1] = False
+    spans = [(m.start(), m.end()) for m in _PHRASING.finditer(plain)]
+    spans += [
+        (f.start, f.end)
+        for f in extract_figures(plain)
+        if not (dates and (f.kind == "year" or f.unit in ("月", "日")))
+    ]
+    for start, end in spans:
+        new[start:end] = [False] * (end - start)
+    return new
+
+
+def _runs(plain: str, mask: Sequence[bool]) -> list[str]:
+    masked = "".join(ch if k else " " for ch, k in zip(plain, mask, strict=True))
+    return re.findall(r"\S+", masked)
+
+
+def new_text(question: str, sentence: str, dates: bool = False) -> list[str]:
+    """The runs of new text in `sentence`, in order."""
+    plain = unquoted(strip_markers(sentence))
+    return _runs(plain, _new_mask(question, plain, dates))
+
+
+def _covered(plain: str, mask: Sequence[bool], grams: set[str]) -> list[bool]:
+    """Per character: new and inside a bigram of `grams` (a one-character run counts when it is a gram)."""
+    out = [False] * len(plain)
+    for i in range(len(plain) - 1):
+        if mask[i] and plain[i : i + 2].lower() in grams:
+            out[i] = True
+        if mask[i + 1] and plain[i : i + 2].lower() in grams:
+            out[i + 1] = True
+    return out
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(f"(?<=[{_SENTENCE_END}])", text) if s.strip()]
+
+
+def states_slot(
+    question: str, sentence: str, sources: Sequence[str], dates: bool = False, pool: Sequence[str] = ()
+) -> bool:
+    """True when `sentence` answers `question` from `sources` (see module docstring); `dates` for a "when"
+    question. A sentence that adds nothing to the question answers nothing. `pool`: every passage the model
+    was given (default `sources`): a list one citation closes may gather its names from several of them,
+    but a name none of them states came from the model's memory.
+
+    >>> src = ["1967年，吉田茂国葬举行。", "安倍晋三的国葬于9月27日举行。"]
+    >>> states_slot("安倍晋三的国葬时间？", "安倍晋三国葬于1967年举行。", src[:1], dates=True)
+    False
+    >>> states_slot("安倍晋三的国葬时间？", "安倍晋三国葬于9月27日举行。", src, dates=True)
+    True
+    """
+    plain = unquoted(strip_markers(sentence))
+    mask = _new_mask(question, plain, dates)
+    if not any(mask):
+        return False
+    key = question_key(question)
+    about: set[str] = set()
+    for text in sources:
+        prev = ""
+        for s in _sentences(unquoted(text)):
+            # "该片由陆添执导": about the film the sentence before names.
+            if overlap(key, bigrams(prev + s if _REFERS_BACK.match(s.lstrip()) else s)) >= SUBJECT_MIN:
+                about |= _char_bigrams(s)
+            prev = s
+    # A name is two characters or more: "遭" of "安倍晋三遭枪击" restates the question, it names no one.
+    if not any(len(r) >= MIN_NAME for r in _runs(plain, _covered(plain, mask, about))):
+        return False
+    texts = pool or sources
+    anywhere = set().union(*(_char_bigrams(unquoted(t)) for t in texts)) if texts else set()
+    stated = _covered(plain, mask, anywhere)
+    unstated = _runs(plain, [m and not s for m, s in zip(mask, stated, strict=True)])
+    return not any(len(r) >= MAX_UNSTATED for r in unstated)
+
+
+def _char_bigrams(text: str) -> set[str]:
+    """Every adjacent pair of characters, lower-cased (names run across scripts: "骁龙888Plus")."""
+    t = text.lower()
+    return {t[i : i + 2] for i in range(len(t) - 1)}
