@@ -213,7 +213,7 @@ class Pipeline:
                 ver, text=inferred, refused=False, fallback=True, citations=tuple(resolve_citations(inferred, passages))
             )
         elif ver.refused:
-            # "高新区去年GDP多少？" when no document states that year: what is missing, and the nearest period's
+            # "去年GDP多少？" when no document states that year: what is missing, and the nearest period's
             # figure from the facts, quoted and cited (still a refusal of what was asked).
             near = nearest_answer(fr, passages, *facts) if (facts := stored()) else Composed()
             if near.text:

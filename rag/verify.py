@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from itertools import islice
 
 from rag.cite import (
     bigrams,
@@ -54,7 +55,7 @@ from rag.prompt import REFUSAL
 from rag.quote import EXTRACTIVE_MIN_SCORE, REFUSAL_OVERRIDE_MIN_SCORE, extractive_answer
 from rag.sufficiency import new_text, states_slot
 from rag.support import check_claim
-from rag.types import ClaimCheck, Hit, Verification
+from rag.types import Claim, ClaimCheck, Hit, Verification
 
 _REFUSAL_LIKE = re.compile(r"无法回答|不能回答|无法确定|没有(?:提及|提到|相关|涉及)|未(?:提及|提到|涉及)")
 
@@ -83,6 +84,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
     kept: list[str] = []
     unsupported: list[str] = []
     said_refusal = False
+    pool = [h.chunk.text for h in passages]  # what a name in the answer may come from (`rag.sufficiency`)
     for claim in claims:
         if is_refusal(claim.text):
             said_refusal = True
@@ -109,9 +111,13 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
             # asked subject (a model names someone from memory as readily as from the passages). Cited under
             # the wrong number, it is cited under the passage that states it, as a figure is.
             dates = fr.asks in ("time", "day")
-            pool = [h.chunk.text for h in passages]
-            states = [states_slot(question, claim.text, [text], dates, pool) for text in pool]
-            stated = [n for n in cites if states[n - 1]] or [n for n, ok in enumerate(states, 1) if ok][:1]
+
+            def states(n: int, claim: Claim = claim, dates: bool = dates) -> bool:
+                return states_slot(question, claim.text, [pool[n - 1]], dates, pool)
+
+            # The cited passages first; only when none states it, the first other passage that does.
+            others = (n for n in range(1, len(pool) + 1) if n not in cites and states(n))
+            stated = [n for n in cites if states(n)] or list(islice(others, 1))
             check = replace(check, supported=bool(stated), reason="" if stated else "no_slot")
             checks[-1], cites = check, tuple(stated)
         if check.supported:

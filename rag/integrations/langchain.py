@@ -16,13 +16,13 @@ Worked example (models load on the first invoke, so these lines are not run as d
 >>> # from langchain_core.runnables import RunnableLambda, RunnableParallel
 >>> # from rag.integrations.langchain import GaoxinRetriever, format_docs, gaoxin_chain
 >>> # retriever = GaoxinRetriever(k=3)
->>> # doc = retriever.invoke("2024年昆山高新区地区生产总值是多少？")[0]
+>>> # doc = retriever.invoke("2024年地区生产总值是多少？")[0]
 >>> # doc.metadata["doc"], doc.metadata["start"], doc.metadata["periods"], doc.metadata["scope"]
 >>> # ('001_….txt', 412, ['2024'], 'zone')
 >>> # chain = RunnableParallel(context=retriever | RunnableLambda(format_docs), answer=gaoxin_chain())
->>> # out = chain.invoke("2024年昆山高新区地区生产总值是多少？")
+>>> # out = chain.invoke("2024年地区生产总值是多少？")
 >>> # out["answer"].answer, out["answer"].citations[0].doc
->>> # ('2024年昆山高新区实现地区生产总值1135.1亿元，同比增长6.3%[1]。', '001_….txt')
+>>> # ('2024年实现地区生产总值1135.1亿元，同比增长6.3%[1]。', '001_….txt')
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def hit_metadata(hit: Hit) -> dict[str, Any]:
     caller that wants one label always gets one; ``periods`` keeps them all.
 
     >>> from rag.types import Chunk
-    >>> c = Chunk(id="c1", doc="001_a.txt", title="高新区报道", section="一、经济", text="GDP 1135.1亿元",
+    >>> c = Chunk(id="c1", doc="001_a.txt", title="年度报道", section="一、经济", text="GDP 1135.1亿元",
     ...           start=10, end=22, periods=("2024",), scope="zone", report="2024")
     >>> m = hit_metadata(Hit(chunk=c, score=0.91234))
     >>> m["doc"], m["start"], m["end"], m["period"], m["periods"], m["scope"], m["chunk_id"], m["score"]
@@ -87,9 +87,9 @@ def hit_to_document(hit: Hit) -> Document:
 def format_docs(docs: Sequence[Document]) -> str:
     """Numbered passages for a prompt, in gaoxin's citation style (``[n]`` = the n-th document).
 
-    >>> d = Document(page_content="GDP 1135.1亿元。", metadata={"title": "高新区报道", "section": "一、经济"})
+    >>> d = Document(page_content="GDP 1135.1亿元。", metadata={"title": "年度报道", "section": "一、经济"})
     >>> format_docs([d])
-    '[1] 高新区报道 › 一、经济\\nGDP 1135.1亿元。'
+    '[1] 年度报道 › 一、经济\\nGDP 1135.1亿元。'
     """
     parts = []
     for n, d in enumerate(docs, 1):
@@ -107,7 +107,7 @@ class GaoxinRetriever(BaseRetriever):
     >>> r = GaoxinRetriever(k=3)  # nothing is loaded yet
     >>> r.k
     3
-    >>> # r.invoke("2024年昆山高新区固定资产投资")[0].metadata["scope"]
+    >>> # r.invoke("2024年固定资产投资")[0].metadata["scope"]
     >>> # 'zone'
     """
 
@@ -166,8 +166,8 @@ def gaoxin_chain(
     >>> chain.get_name()
     'gaoxin_chain'
     >>> # a = chain.invoke({"question": "那2021年呢？", "history": [
-    >>> #     {"role": "user", "content": "2024年昆山高新区GDP是多少？"},
-    >>> #     {"role": "assistant", "content": "2024年昆山高新区地区生产总值1135.1亿元[1]。"}]})
+    >>> #     {"role": "user", "content": "2024年GDP是多少？"},
+    >>> #     {"role": "assistant", "content": "2024年地区生产总值1135.1亿元[1]。"}]})
     >>> # a.answer, [(c.doc, c.start, c.end) for c in a.citations]
     """
     lock = threading.Lock()
