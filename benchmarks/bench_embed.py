@@ -46,7 +46,7 @@ def seed_chunks(settings: Settings) -> list[str]:
 
 
 def as_index_does(embed: Embed, texts: Sequence[str], batch: int, sort: bool) -> np.ndarray:
-    """Batches of `batch` texts, as `index._embed_missing` sends them (sorted by length when `sort`)."""
+    """Batches of `batch` texts, as `rag.build._embed_missing` sends them (sorted by length when `sort`)."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i])) if sort else list(range(len(texts)))
     out = np.zeros((len(texts), 384), dtype=np.float32)
     for i in range(0, len(order), batch):

@@ -50,9 +50,8 @@ def format_value(value: float, like: Figure | Fact) -> str:
         # so it reads against the figures it came from.
         if word in like.raw and abs(value) >= size / 100:
             return f"{round(value / size, 6):.10g}{word}{unit}"
-    for size, word in _MAGNITUDES:
-        if abs(value) >= size and unit in ("元", "美元", "人", "平方米"):
-            return f"{value / size:.10g}{word}{unit}"
+    # Operands written without a magnitude ("94382元") give a result without one: 42455元, as a reader
+    # checks it against them (not 4.2455万元).
     return f"{value:.10g}{unit}"
 
 

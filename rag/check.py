@@ -3,7 +3,7 @@
 A claim is cut into statements: a clause with its figure(s), metric, period and scope; a clause that
 names no year or area of its own inherits those of the clauses before it. Hedges (听说…, …对吗？,
 是不是) are dropped first. Each statement is held against the retrieved passages with the binding
-rules of `rag.verify` (metric bigrams next to the figure, governing period, 高新区 vs 昆山市) and the
+rules of `rag.verify` (metric bigrams next to the figure, governing period, the zone vs its city) and the
 unit-aware comparison of `rag.numbers` (1135.1亿元 = 11351000万元 ≠ 1135.1万元):
 
 * ``supported``: a passage states the same figure for that metric, period and scope;
@@ -15,15 +15,15 @@ A statement without figures is supported when one passage sentence restates it (
 Sources giving different values for one metric, period and scope are all returned as evidence with
 ``conflict`` set, never silently resolved. Evidence offsets index the source file (`Document.text`).
 
-Worked example (the second clause inherits 2024 and 高新区; the source says 6.3%):
+Worked example (the second clause inherits 2024 and the zone; the source says 6.3%):
 
->>> # r = check_claim("听说2024年昆山高新区GDP达1135.1亿元，同比增长7.3%，对吗？", Retriever(Settings()))
+>>> # r = check_claim("听说2024年X区GDP达1135.1亿元，同比增长7.3%，对吗？", Retriever(Settings()))
 >>> # r["verdict"], [(s["text"], s["verdict"], s["source_value"]) for s in r["statements"]]
->>> # ('contradicted', [('2024年昆山高新区GDP达1135.1亿元', 'supported', None),
+>>> # ('contradicted', [('2024年X区GDP达1135.1亿元', 'supported', None),
 >>> #                   ('同比增长7.3%', 'contradicted', '6.3%')])
->>> parts = split_statements("听说2024年高新区GDP达1135.1亿元，增长6.3%？")
+>>> parts = split_statements("听说2024年全区GDP达1135.1亿元，增长6.3%？")
 >>> [(s.text, sorted(s.periods), sorted(s.scopes)) for s in parts]
-[('2024年高新区GDP达1135.1亿元', ['2024'], ['zone']), ('增长6.3%', ['2024'], ['zone'])]
+[('2024年全区GDP达1135.1亿元', ['2024'], ['zone']), ('增长6.3%', ['2024'], ['zone'])]
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ _LEAD = re.compile(
 _TAIL = re.compile(r"[，,\s]*(?:是这样吗|是真的吗|对不对|是不是|没错吧|对吗|是吗|对吧|吗|吧|呢)?[？?。！!\s]*$")
 _MID = re.compile(r"是不是|是否")
 _SENTENCE = "。！？!?；;\n"
-# What may precede a year without making the clause a dated fact: "截至2020年底", "2024年，高新区…".
+# What may precede a year without making the clause a dated fact: "截至2020年底", "2024年，X区…".
 # (Area names frame a clause too: they are blanked before this applies.)
 _FRAMING = re.compile(r"截至|截止|到|至|自|从|在|于|是|[^\u4e00-\u9fff]")
 _FILLER = re.compile(r"(?:说|指|讲)的是|是指|[是为的了]")
@@ -84,7 +84,7 @@ class _Stated:
     fig: Figure
     raw: str  # as shown to the user, qualifier and unit included ("近100家", "6.2万人")
     context: set[str]  # metric bigrams of its clause (rag.verify.passage_context)
-    wide: set[str]  # … of its sentence up to it ("…综合评价结果中，昆山高新区…位列第33位")
+    wide: set[str]  # … of its sentence up to it ("…综合评价结果中，X区…位列第33位")
     grams: set[str]  # bigrams of its whole sentence, figures blanked
     periods: frozenset[str]
     scopes: frozenset[str]
@@ -117,7 +117,7 @@ def _mask(text: str) -> str:
 
 
 def _without_denominators(text: str) -> str:
-    """`text` with areas named after 占 blanked (same length): in "占昆山市比重", "占全市1/4" that area is the
+    """`text` with areas named after 占 blanked (same length): in "占甲市比重", "占全市1/4" that area is the
     denominator, not the area the figure belongs to."""
     for a, b, _ in active().scope_mentions(text):
         if a and text[a - 1] == "占":
@@ -134,7 +134,7 @@ def _is_fact(clause: str) -> bool:
     figs = extract_figures(clause)
     if any(not _dated(f, clause) for f in figs):
         return True
-    # "中科可控于2018年落户…" and "2025年是…收官之年" assert their year; "2024年，…" and "截至2020年底" only date
+    # "甲公司于2018年落户…" and "2025年是…收官之年" assert their year; "2024年，…" and "截至2020年底" only date
     # what follows.
     return bool(figs) and (
         len(_FRAMING.sub("", active().strip_scopes(clause[: figs[0].start]))) >= 2 or clause[figs[0].end :][:1] == "是"
@@ -156,7 +156,7 @@ def split_statements(claim: str) -> list[Statement]:
             lo = hi
         if re.search(r"[\u4e00-\u9fff]", sent[start:]):
             if cuts and scopes_in(sent[start:]) and not extract_figures(sent[start:]):
-                # "…第39名，说的是昆山市的排名吗？": a trailing clause that only names a scope says whose
+                # "…第39名，说的是甲市的排名吗？": a trailing clause that only names a scope says whose
                 # figure the statement before it is, so it joins that statement.
                 cuts[-1] = (cuts[-1][0], len(sent))
             else:
@@ -225,7 +225,7 @@ def _bind(st: Statement, fig: Figure, stated: Sequence[_Stated]) -> list[_Bound]
         if metrics:
             tight = max(overlap(m, s.context) for m in metrics)
             score = tight if tight >= METRIC_MIN else WIDE * max(overlap(m, s.wide) for m in metrics)
-        else:  # no metric words ("高新区位居第31名"): the sentence must restate the whole statement
+        else:  # no metric words ("X区位居第31名"): the sentence must restate the whole statement
             tight = score = _restates(strip_scopes(st.text), s.grams)  # scope is judged apart, by _meets
         if _comparable(fig, s.fig) and score >= METRIC_MIN:
             out.append(_Bound(score, tight >= METRIC_MIN, overlap(bigrams(st.query), bigrams(_sentence(s))), s))

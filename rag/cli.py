@@ -400,6 +400,7 @@ def _run_rgb(args: argparse.Namespace, s: Settings) -> int:
     from rag.retrieve import Retriever
 
     items = [json.loads(line) for line in Path(args.file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = items[args.skip :]
     items = items[: args.limit] if args.limit else items
     shared = Pipeline(s)
     embedder, generator = None, None
@@ -578,6 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="also write the full metrics, per item, to this JSON file")
     e.add_argument("--rgb", action="store_true", help="FILE is an RGB split: each item's passages are its corpus")
     e.add_argument("--limit", type=int, help="only the first N items")
+    e.add_argument("--skip", type=int, default=0, help="with --rgb: leave out the first N items (then --limit)")
     e.add_argument(
         "--prompt-recall",
         action="store_true",

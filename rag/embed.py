@@ -165,7 +165,6 @@ class OpenVINOEngine:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-norm float32 rows, in the order of `texts` (already prefixed)."""
-        import openvino as ov
 
         with self._tok_lock:  # a fast tokenizer called from two threads at once fails ("Already borrowed")
             ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_len)["input_ids"]
@@ -184,19 +183,34 @@ class OpenVINOEngine:
             else:  # mean over real tokens, as sentence-transformers' Pooling does
                 out[rows] = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
 
-        queue = ov.AsyncInferQueue(self.compiled, min(self.jobs, len(batches)))
-        queue.set_callback(pooled)
-        for rows in batches:
+        # Requests taken in turn, each result read here, on the calling thread: no Python runs on OpenVINO's
+        # own threads (a callback there could set off garbage collection of another OpenVINO object, whose
+        # destructor then joins the very thread it runs on and aborts the process).
+        requests = [self.compiled.create_infer_request() for _ in range(min(self.jobs, len(batches)))]
+        running: list[list[int] | None] = [None] * len(requests)
+
+        def collect(k: int) -> None:
+            rows = running[k]
+            if rows is not None:
+                requests[k].wait()
+                pooled(requests[k], rows)
+                running[k] = None
+
+        for b, rows in enumerate(batches):
+            k = b % len(requests)
+            collect(k)
             width = len(ids[rows[0]])
             input_ids = np.full((len(rows), width), pad, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for j, i in enumerate(rows):
                 input_ids[j, : len(ids[i])] = ids[i]
                 mask[j, : len(ids[i])] = 1
-            queue.start_async({"input_ids": input_ids, "attention_mask": mask}, rows)
-        queue.wait_all()
+            requests[k].start_async({"input_ids": input_ids, "attention_mask": mask})
+            running[k] = rows
+        for k in range(len(requests)):
+            collect(k)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        if not norms.all():  # a callback that failed leaves a zero row: never index it silently
+        if not norms.all():  # a request that returned nothing leaves a zero row: never index it silently
             raise RuntimeError(f"OpenVINO returned no vector for {int((norms == 0).sum())} of {len(ids)} texts")
         return out / norms
 

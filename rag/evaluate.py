@@ -88,10 +88,15 @@ def stated_figures_outside_citations(answer: Any) -> list[str]:
         body = body.split(load_prompts("premise")[name].split("$", 1)[0], 1)[0]
     # Unit-aware, so "1/4" or "1135.1亿元" written as "11351000万元" are found; a raw match also counts.
     cited_figures = [f for t in texts for f in extract_figures(t)]
+    # A passage's year may be stated by its document rather than its own text: "前三季度，…" under the title
+    # "2026年前三季度经济运行情况" is 2026's (the periods bound at index time from title, dateline and lead).
+    years = {p[:4] for h in answer.hits if h.chunk.id in cited for p in h.chunk.periods if p[:4].isdigit()}
     return [
         f.raw
         for f in extract_figures(body)
-        if not any(squash(f.raw) in t for t in texts) and not find_figure(f, cited_figures)
+        if not any(squash(f.raw) in t for t in texts)
+        and not find_figure(f, cited_figures)
+        and not (f.kind == "year" and str(int(f.value)) in years)
     ]
 
 
@@ -229,6 +234,12 @@ def rgb_metrics(
         "rejection": round(sum(r["refused"] for r in rows) / n, 3),
         "conflicting_items": len(conflicting),
         "conflict_shown_or_true": round(sum(r["true"] for r in conflicting) / max(len(conflicting), 1), 3),
+        # The README's failure: where passages of both kinds were given, the fake value stated without the true.
+        "fake_alone_conflicting": round(
+            sum(r["fake"] and not r["true"] for r in conflicting) / max(len(conflicting), 1), 3
+        ),
+        # Over every item, including those whose passages all state the fake value (answering from them is
+        # what grounded means there): kept for comparison with earlier reports.
         "fake_alone": round(sum(r["fake"] and not r["true"] for r in rows) / n, 3),
         "latency_p50_s": round(_pct([r["total_ms"] for r in rows], 0.5) / 1000, 2),
         "rows": rows,

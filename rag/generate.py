@@ -86,6 +86,43 @@ class LlamaCppGenerator:
                 if piece:
                     yield piece
 
+    def yes_probability(self, messages: Sequence[Message], yes: str, no: str) -> float:
+        """P(`yes`) against `no` as the model's next token after `messages` (`rag.judge`): one forward pass
+        over what the cache does not already hold, the two logits read, nothing sampled."""
+        import math
+
+        import numpy as np
+
+        with self._lock:
+            llm = self._load_locked()
+            tokens = llm.tokenize(self._chat_prompt(llm, messages).encode("utf-8"), add_bos=False, special=True)
+            # The answers' cache (their system prompt, evaluated once) is put back afterwards: a copy of a few
+            # tens of MB, where evaluating that prompt again would cost the next answer seconds.
+            state = llm.save_state()
+            try:
+                cached, shared = llm.input_ids[: llm.n_tokens], 0
+                while shared < min(len(cached), len(tokens) - 1) and cached[shared] == tokens[shared]:
+                    shared += 1
+                llm.n_tokens = shared  # `eval` drops the cache past `n_tokens` first
+                llm.eval(tokens[shared:])
+                logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+                first = [llm.tokenize(w.encode("utf-8"), add_bos=False, special=False)[0] for w in (yes, no)]
+                return 1.0 / (1.0 + math.exp(float(logits[first[1]]) - float(logits[first[0]])))
+            finally:
+                llm.load_state(state)
+
+    def _chat_prompt(self, llm: Any, messages: Sequence[Message]) -> str:
+        """`messages` in the GGUF's own chat template, with the assistant turn opened."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def text(token: int) -> str:
+            return llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+        formatter = Jinja2ChatFormatter(
+            llm.metadata["tokenizer.chat_template"], eos_token=text(llm.token_eos()), bos_token=text(llm.token_bos())
+        )
+        return formatter(messages=_as_dicts(messages)).prompt
+
 
 class TransformersGenerator:
     """HF transformers: `model` is a folder, a hub id (when reachable), or a GGUF file (`gguf_file=`)."""
@@ -222,10 +259,18 @@ class ExtractiveGenerator:
 class ScriptedGenerator:
     """Yields `text` in small pieces (as a model would); for tests and demos."""
 
-    def __init__(self, text: str, piece: int = 4) -> None:
+    def __init__(self, text: str, piece: int = 4, yes: float | None = None) -> None:
         self.text = text
         self.piece = piece
         self.calls: list[list[Message]] = []
+        # A judge's verdict to give (`rag.judge`), or None for a model that cannot judge (then none is asked).
+        self.yes = yes
+
+    def yes_probability(self, messages: Sequence[Message], yes: str, no: str) -> float:
+        if self.yes is None:
+            raise NotImplementedError("this scripted model gives no judgement")
+        self.calls.append(list(messages))
+        return self.yes
 
     def stream(self, messages: Sequence[Message]) -> Iterator[str]:
         self.calls.append(list(messages))

@@ -13,7 +13,7 @@ periods come from the domain profile (`rag.profile`), never from this module.
   (`passage_scopes`).
 
 >>> from rag.numbers import extract_figures
->>> t = "2024年,昆山高新区固定资产投资175.1亿元,同比增长5.6%。"
+>>> t = "2024年,全区固定资产投资175.1亿元,同比增长5.6%。"
 >>> [f.raw for f in extract_figures(t)], sorted(passage_context(t, extract_figures(t)[1]))
 (['2024年', '175.1亿元', '5.6%'], ['产投', '固定', '定资', '投资', '资产'])
 """
@@ -87,7 +87,7 @@ def core(text: str) -> str:
 def metric_core(text: str) -> str:
     """What of `text` names a metric: no scopes, figures, fillers, or words of change (增长, 同比).
 
-    >>> metric_core("2024年比上年增长了多少"), metric_core("高新区GDP增速")
+    >>> metric_core("2024年比上年增长了多少"), metric_core("全区GDP增速")
     ('', '地区生产总值')
     """
     return " ".join(_GROWTH.sub(" ", core(text)).split())
@@ -125,7 +125,7 @@ def head(core: str, n: int = METRIC_WINDOW) -> str:
 def claim_metric(text: str, fig: Figure) -> set[str]:
     """Bigrams of the metric a figure is stated for, read from the words next to it.
 
-    >>> sorted(claim_metric("2024年高新区GDP同比增长6.3%", extract_figures("2024年高新区GDP同比增长6.3%")[1]))
+    >>> sorted(claim_metric("2024年全区GDP同比增长6.3%", extract_figures("2024年全区GDP同比增长6.3%")[1]))
     ['产总', '区生', '地区', '总值', '生产']
     """
     lo, hi = clause_bounds(text, fig.start, fig.end)
@@ -163,7 +163,7 @@ def passage_context(text: str, fig: Figure) -> set[str]:
 def metric_words(text: str, fig: Figure) -> str:
     """The words that name what a passage figure measures, readable (as `passage_context` reads them).
 
-    >>> t = "2024年,昆山高新区实现地区生产总值1135.1亿元,同比增长6.3%。"
+    >>> t = "2024年,全区实现地区生产总值1135.1亿元,同比增长6.3%。"
     >>> [metric_words(t, f) for f in extract_figures(t)[1:]]
     ['地区生产总值', '地区生产总值 同比增长']
     """
@@ -196,19 +196,20 @@ def same_measure(a: str, b: str) -> bool:
 
 
 def scopes_in(text: str) -> set[str]:
-    """Scope ids (from the domain profile) named in `text`.
+    """Scope ids (from the domain profile) named in `text`; a name the profile's `not_after` words make a
+    category (国家…: any national zone) names none.
 
-    >>> sorted(scopes_in("昆山高新区电子信息产业占全市比重")), sorted(scopes_in("国家高新区综合评价"))
-    (['city', 'zone'], [])
+    >>> sorted(scopes_in("全区电子信息产业占全市比重"))
+    ['city', 'zone']
     """
-    # Strong names only: a bare city name inside another name ("昆山全球数字创新港") is no scope.
+    # Strong names only: a bare city name inside another name ("临川数字港", 临川 a weak name) is no scope.
     return active().scopes_named(text, strong_only=True)
 
 
 def strip_scopes(text: str) -> str:
     """`text` without the names of any scope (scope is compared apart from the metric).
 
-    >>> strip_scopes("说的是昆山市的排名")
+    >>> strip_scopes("说的是全市的排名")
     '说的是 的排名'
     """
     return active().strip_scopes(text, strong_only=True)
@@ -218,7 +219,7 @@ def passage_scopes(chunk: Chunk, pos: int) -> set[str]:
     """Scope of the passage figure at `pos`: named earlier in its sentence, else the chunk's, else the last named."""
     text = chunk.text
     s_lo = max((text.rfind(ch, 0, pos) for ch in _SENTENCE), default=-1) + 1
-    # Only what precedes the figure names its subject; a trailing "…彰显出昆山市的韧性" is commentary.
+    # Only what precedes the figure names its subject; a trailing "…彰显出甲市的韧性" is commentary.
     own = scopes_in(text[s_lo:pos])
     if own:
         return own
@@ -232,7 +233,7 @@ def is_yes_no(question: str) -> bool:
     """True for questions that ask to confirm a statement (…吗？ / …对吧？ / 核实…), and for hearsay or a
     statement asked with a rising 了？ that holds no question word ("听说…破700亿了？").
 
-    >>> is_yes_no("听说高新区GDP破700亿了？"), is_yes_no("去年GDP是多少了？"), is_yes_no("协鑫光电是2021年落户的吧")
+    >>> is_yes_no("听说X区GDP破700亿了？"), is_yes_no("去年GDP是多少了？"), is_yes_no("甲公司是2021年落户的吧")
     (True, False, True)
     >>> is_yes_no("小米MIX4的处理器是什么")
     False
@@ -256,8 +257,8 @@ def comparable(a: Figure, b: Figure) -> bool:
 
 
 def year_context(text: str, fig: Figure) -> set[str]:
-    """Bigrams of what happened in a year: its clause (中科可控…落户), or its whole sentence when that names
-    no other year, as the subject often sits in another clause ("自2019年落地昆山高新区以来,协鑫光电建成…")."""
+    """Bigrams of what happened in a year: its clause (甲公司…落户), or its whole sentence when that names
+    no other year, as the subject often sits in another clause ("自2019年落地X区以来,乙公司建成…")."""
     lo, hi = clause_bounds(text, fig.start, fig.end)
     s_lo = max((text.rfind(ch, 0, fig.start) for ch in _SENTENCE), default=-1) + 1
     s_hi = min([i for i in (text.find(ch, fig.end) for ch in _SENTENCE) if i != -1] or [len(text)])

@@ -282,12 +282,22 @@ def same_figure(a: Figure, b: Figure) -> bool:
     (True, False)
     >>> same_figure(f("第31位")[0], f("第31名")[0]), same_figure(f("2024年")[0], f("2024件")[0])
     (True, False)
+    >>> same_figure(f("10个车站")[0], f("10座车站")[0]), same_figure(f("10个")[0], f("10亿元")[0])
+    (True, False)
     """
     if _CLASSES[a.kind] != _CLASSES[b.kind]:
         return False
-    if a.unit != b.unit and a.unit and b.unit:
+    if a.unit != b.unit and a.unit and b.unit and not _generic_count(a.unit, b.unit):
         return False
     return _close(a.value, b.value)
+
+
+# 个 is the classifier any counted thing takes in speech: "10个车站" restates "10座车站", "3个项目" "3项项目".
+_COUNT_CLASSIFIERS = frozenset("个座家项名位所条台辆部艘架栋只头匹间处种款支批届次场")
+
+
+def _generic_count(a: str, b: str) -> bool:
+    return "个" in (a, b) and a in _COUNT_CLASSIFIERS and b in _COUNT_CLASSIFIERS
 
 
 def _close(x: float, y: float) -> bool:

@@ -1,21 +1,22 @@
-"""Which periods and which area (高新区 or 昆山市) a text speaks about. Pure functions, used for
-chunks (at indexing) and for questions (at query time), so both sides normalise the same way.
+"""Which periods and which area (a scope of the domain profile: the zone, its city…) a text speaks about.
+Pure functions, used for chunks (at indexing) and for questions (at query time), so both sides normalise
+the same way.
 
 Period labels: ``"2024"`` (a year), ``"2025前三季度"`` (a year with a part of it), ``"十四五"``
 (a five-year plan period), and ``"2025目标"`` next to ``"2025"`` when the year is a target
 (``到2025年``, ``2025年目标值``) rather than a result.
 
->>> detect_periods("2024年,昆山高新区实现地区生产总值1135.1亿元")
+>>> detect_periods("2024年,全区实现地区生产总值1135.1亿元")
 ('2024',)
 >>> detect_periods("“十四五”期间,年均增长5.5%;2026年是“十五五”开局之年")
 ('十四五', '2026', '十五五')
 >>> detect_periods("前三季度签约项目27个", context="2025年以来")
 ('2025前三季度',)
->>> detect_periods("高新区24年固投完成了多少？")
+>>> detect_periods("X区24年固投完成了多少？")
 ('2024',)
 >>> detect_periods("到 2025 年，全社会研发投入占 GDP 比重达到 4.5%")
 ('2025', '2025目标')
->>> detect_scope("2024年,昆山高新区固定资产投资175.1亿元"), detect_scope("全市万人发明专利拥有量达72.19件")
+>>> detect_scope("2024年,全区固定资产投资175.1亿元"), detect_scope("全市万人发明专利拥有量达72.19件")
 ('zone', 'city')
 """
 
@@ -91,7 +92,7 @@ _EVENT_BEFORE = re.compile(
 _EVENT_AFTER = re.compile(
     r"^(?:年)?(?:\d{1,2}月)?(?:\d{1,2}日)?(?:成立|创立|创办|建成|投产|竣工|开工|落户|落地|注册|上市|投用|启用|开业|完工)"
 )
-# A period that is a clause of its own ("…介绍，2025年，昆山高新区…") dates the clauses after it.
+# A period that is a clause of its own ("…介绍，2025年，X区…") dates the clauses after it.
 _STANDALONE = re.compile(r"^[”\"]?(?:年|年度|全年|期间|时期|以来|末|底)?[”\"]?\s*[，,]")
 # What may precede a framing period at a sentence's start, and what may follow it before the clause goes on.
 _FRAME_BEFORE = re.compile(r"^[\s“\"（(]*(?:在|截至|截止|到|至|于|自|从|今年|全年)?[\s“\"]*$")
@@ -174,9 +175,9 @@ def report_period(title: str, lead: str) -> str:
     outside a dateline (a target aside), a part of a year ("上半年") preferred to its bare year; else the
     dateline's year.
 
-    >>> report_period("昆山高新区上半年主要经济指标稳中有进", "2026年7月18日\\n近日，高新区2026年上半年数据出炉。")
+    >>> report_period("X区上半年主要经济指标稳中有进", "2026年7月18日\\n近日，全区2026年上半年数据出炉。")
     '2026上半年'
-    >>> report_period("昆山市2025年国民经济和社会发展统计公报", "2026年3月\\n2025年，全市实现地区生产总值…")
+    >>> report_period("甲市2025年国民经济和社会发展统计公报", "2026年3月\\n2025年，全市实现地区生产总值…")
     '2025'
     """
     dateline = _DATELINE.search(lead)
@@ -213,7 +214,7 @@ def detect_scope(text: str, carry: Scope = "unknown") -> Scope:
     if len(strong) > 1 and carry in strong:
         return carry
     if strong and carry in weak and all(order.index(s) > order.index(carry) for s in strong):
-        return carry  # a wider area cited in a text that names its own only in passing ("落实苏州市…，昆山…")
+        return carry  # a wider area cited in a text that names its own only in passing ("落实江州市…，临川…")
     if strong:
         return min(strong, key=order.index)
     if weak:

@@ -15,7 +15,6 @@ back to a verbatim quote — or the refusal phrase — when nothing supported is
 from __future__ import annotations
 
 import functools
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -26,22 +25,23 @@ from typing import Any
 from rag.arith import derive, infer
 from rag.cite import finished, resolve_citations, strip_markers
 from rag.compose import change_answer, lookup_answer, missing_parts, nearest_answer, trend_answer
-from rag.conflict import conflicts, name_conflicts
 from rag.facts import FactStore
-from rag.frame import Frame, asked_metric, frame
+from rag.frame import asked_metric, frame
 from rag.grammar import is_yes_no, scopes_in
 from rag.index import IndexUnusable
+from rag.judge import judges, stated
 from rag.locate import locate, table_cell
 from rag.lookup import lookup
-from rag.premise import check_premise
+from rag.notes import append_note, refusal_with_nearest, with_conflicts
+from rag.premise import check_premise, premise_by_check
 from rag.profile import active
 from rag.prompt import REFUSAL, build_messages, load_prompts
 from rag.query import asks_latest, normalize, resolve_relative
-from rag.quote import extractive_answer, nearest_other
+from rag.quote import extractive_answer
 from rag.retrieve import Retriever
 from rag.rewrite import rewrite
 from rag.settings import Settings
-from rag.types import Answer, Chunk, Composed, Fact, Hit, Message, PremiseCheck, StreamEvent, Timings, Verification
+from rag.types import Answer, Chunk, Composed, Fact, Hit, Message, StreamEvent, Timings
 from rag.verify import verify
 
 
@@ -133,7 +133,7 @@ class Pipeline:
         # A question that asserts a figure ("…是28.36%吗？") is answered by code from the source's own figure.
         premise = check_premise(standalone, passages)
         if premise is None and is_yes_no(standalone):
-            premise = self._premise_by_check(standalone, passages)
+            premise = premise_by_check(standalone, passages, self.retriever)
         by_code = ""
         if premise is not None:
             tpl = load_prompts("premise")["premise_agrees" if premise.agrees else "premise_wrong"]
@@ -154,15 +154,18 @@ class Pipeline:
         if by_code:
             ver = verify(by_code, passages, fr)
             if not ver.refused and not ver.fallback:
-                ver = self._with_conflicts(passages, ver)  # a table cell the text contradicts shows both
+                ver = with_conflicts(fr, passages, ver)  # a table cell the text contradicts shows both
                 if fr.operation == "trend":
-                    ver = _append_note(ver, passages, "trend_note")
+                    ver = append_note(ver, passages, "trend_note")
                 yield StreamEvent(kind="verified", text=ver.text)
                 yield done(ver.text, False, ver, first=time.perf_counter())
                 return
         points = ()  # the model answers: no series was stated by code
 
         messages = build_messages(standalone, passages, history, max_passage_chars=self.settings.max_passage_chars)
+        # A name or date the model gives is judged before anyone sees it (rag.judge): no sentence is shown
+        # early that the judgement could take back.
+        judged = judges(fr, self.settings, self.generator)
         pieces: list[str] = []
         first: float | None = None
         checked, shown = 0, ""
@@ -175,7 +178,7 @@ class Pipeline:
                 # as a whole answer would be, and only the model's own accepted sentences are shown.
                 draft = "".join(pieces)
                 end = finished(draft)
-                if end > checked:
+                if end > checked and not judged:
                     checked = end
                     partial = verify(draft[:end], passages, fr)
                     if not partial.refused and not partial.fallback and partial.text != shown:
@@ -220,7 +223,11 @@ class Pipeline:
                 passages, hits = (*passages, *near.extra), (*hits, *near.extra)
                 ver = replace(ver, text=near.text, citations=tuple(resolve_citations(near.text, passages)))
             else:
-                ver = self._refusal_with_nearest(fr, passages, ver)
+                ver = refusal_with_nearest(fr, passages, ver)
+        elif judged and not stated(self.generator, self.settings, fr, ver):
+            # The cited sentence does not state this name or date as the answer: refused, as the model would
+            # have had it read the sentence alone.
+            ver = replace(ver, text=REFUSAL, refused=True, fallback=False, citations=())
         else:
             # "全市…是多少？高新区又是多少？" answered for one area only: the other part from the facts, quoted.
             rest = missing_parts(fr, passages, *facts, ver.text) if (facts := stored()) else Composed()
@@ -228,7 +235,7 @@ class Pipeline:
                 passages, hits = (*passages, *rest.extra), (*hits, *rest.extra)
                 text = ver.text + rest.text
                 ver = replace(ver, text=text, citations=tuple(resolve_citations(text, passages)))
-            ver = self._with_conflicts(passages, ver)
+            ver = with_conflicts(fr, passages, ver)
             computed = derive(standalone, ver.text) or inferred
             if computed:
                 ver = replace(
@@ -261,44 +268,6 @@ class Pipeline:
             return f"{period[:4]}年{period[4:]}{question}" if period[:4].isdigit() else f"{period}{question}"
         return store.date_latest(question, asked_metric(question), scope) if scope else question
 
-    def _premise_by_check(self, question: str, passages: Sequence[Hit]) -> PremiseCheck | None:
-        """The fact-checker's verdict on the figure a yes/no question asserts, when its evidence is in `passages`.
-
-        `check_premise` reads one clause; the checker splits statements and binds metrics on both sides
-        of a figure ("汇聚了近1000家数字经济生态企业"), so it catches premises the former misses.
-        """
-        from rag.check import check_claim
-
-        for st in check_claim(question, self.retriever)["statements"]:
-            if st["verdict"] not in ("supported", "contradicted") or not st["evidence"]:
-                continue
-            ev = st["evidence"][0]
-            for n, hit in enumerate(passages, start=1):
-                c = hit.chunk
-                if c.doc == ev["doc"] and c.start <= ev["start"] < c.end:
-                    sentence = re.sub(r"\s*\n\s*", "", ev["text"]).strip()
-                    agrees = st["verdict"] == "supported"
-                    return PremiseCheck(
-                        claimed="", agrees=agrees, source=st["source_value"] or "", passage=n, sentence=sentence
-                    )
-        return None
-
-    @staticmethod
-    def _with_conflicts(passages: Sequence[Hit], ver: Verification) -> Verification:
-        """Sources that give another figure for the same metric, period and scope, or another name for the same
-        thing, are shown, not hidden."""
-        rivals = conflicts(ver.text, passages)
-        if rivals:
-            ver = _append_note(ver, passages, "conflict", quotes="".join(rivals))
-        names = name_conflicts(ver.text, passages)
-        return _append_note(ver, passages, "name_conflict", quotes="".join(names)) if names else ver
-
-    @staticmethod
-    def _refusal_with_nearest(question: Frame, passages: Sequence[Hit], ver: Verification) -> Verification:
-        """A refusal for one period/scope still tells what the documents give for another (still refused)."""
-        quote = nearest_other(question, passages)
-        return _append_note(ver, passages, "refusal_nearest", quote=quote) if quote else ver
-
     def ask(self, question: str, history: Sequence[Message] = ()) -> Answer:
         """The verified Answer (blocking)."""
         for event in self.stream(question, history):
@@ -319,12 +288,6 @@ def _asked_scope(scopes: set[str] | frozenset[str]) -> str:
     if len(scopes) > 1:
         return ""
     return next(iter(scopes), active().scope_ids()[0])
-
-
-def _append_note(ver: Verification, passages: Sequence[Hit], template: str, **values: str) -> Verification:
-    """`ver` with the `prompts/premise.yaml` note `template` appended, its `[n]` resolved to citations too."""
-    text = ver.text + Template(load_prompts("premise")[template]).safe_substitute(**values)
-    return replace(ver, text=text, citations=tuple(resolve_citations(text, passages)))
 
 
 _default: Pipeline | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from rag.bind import is_target
 from rag.cite import bigrams, overlap
@@ -125,3 +126,26 @@ def _table_candidate(
         if best is None or cand[0] > best[0]:
             best = cand
     return best
+
+
+def premise_by_check(question: str, passages: Sequence[Hit], retriever: Any) -> PremiseCheck | None:
+    """The fact-checker's verdict on the figure a yes/no question asserts, when its evidence is in `passages`.
+
+    `check_premise` reads one clause; the checker splits statements and binds metrics on both sides
+    of a figure ("汇聚了近1000家数字经济生态企业"), so it catches premises the former misses.
+    """
+    from rag.check import check_claim  # the checker retrieves on its own: imported only when asked
+
+    for st in check_claim(question, retriever)["statements"]:
+        if st["verdict"] not in ("supported", "contradicted") or not st["evidence"]:
+            continue
+        ev = st["evidence"][0]
+        for n, hit in enumerate(passages, start=1):
+            c = hit.chunk
+            if c.doc == ev["doc"] and c.start <= ev["start"] < c.end:
+                sentence = re.sub(r"\s*\n\s*", "", ev["text"]).strip()
+                agrees = st["verdict"] == "supported"
+                return PremiseCheck(
+                    claimed="", agrees=agrees, source=st["source_value"] or "", passage=n, sentence=sentence
+                )
+    return None

@@ -50,6 +50,9 @@ class Profile:
     """A domain profile (see module docstring). Build with `load` or `from_dict`."""
 
     name: str = ""
+    # How the answer prompt reminds the model which areas to keep apart, e.g. "（X区还是Y市）"; by default
+    # the first two areas' labels.
+    scope_hint: str = ""
     scopes: tuple[ScopeDef, ...] = ()
     places: tuple[str, ...] = ()
     metric_synonyms: tuple[tuple[str, str], ...] = ()
@@ -75,6 +78,9 @@ class Profile:
         )
         return cls(
             name=str(data.get("name", "")),
+            scope_hint=str(
+                data.get("scope_hint") or (f"（{scopes[0].label}还是{scopes[1].label}）" if len(scopes) > 1 else "")
+            ),
             scopes=scopes,
             places=tuple(str(w) for w in data.get("places") or ()),
             metric_synonyms=tuple((str(k), str(v)) for k, v in (data.get("metric_synonyms") or {}).items()),

@@ -31,6 +31,7 @@ import yaml
 
 from rag.dating import periods_in
 from rag.excerpt import excerpt
+from rag.profile import active
 from rag.settings import ROOT
 from rag.table import row_sentence
 from rag.types import Hit, Message
@@ -108,7 +109,8 @@ def build_messages(
     """
     del history  # see docstring: history reaches the model only through the rewritten question
     p = load_prompts()
-    system = Template(p["system"]).substitute(refusal=REFUSAL)
+    profile = active()
+    system = Template(p["system"]).substitute(refusal=REFUSAL, name=profile.name, scope_hint=profile.scope_hint)
     passages = "\n\n".join(format_passage(i, h, max_passage_chars, question) for i, h in enumerate(hits, start=1))
     user = Template(p["user"]).substitute(passages=passages, question=defuse(question.strip()))
     return [Message(role="system", content=system), Message(role="user", content=user)]

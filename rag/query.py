@@ -1,10 +1,10 @@
 """Question normalisation before retrieval: the same text the documents would use.
 
-Traditional → simplified, full-width → half-width letters/digits, and a few common
-typos of the zone's name, so "昆山高薪區ＧＤＰ" searches like "昆山高新区GDP".
+Traditional → simplified, full-width → half-width letters/digits, and the common typos of place
+names that the domain profile lists (`typos`), so "X區ＧＤＰ" searches like "X区GDP".
 
->>> normalize("昆山高薪區２０２４年ＧＤＰ是多少？")
-'昆山高新区2024年GDP是多少？'
+>>> normalize("X區２０２４年ＧＤＰ是多少？")
+'X区2024年GDP是多少？'
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ _LATEST = re.compile(r"最新|现在|目前|如今|当前|眼下|最近")
 def resolve_relative(question: str, today: date) -> str:
     """`question` with relative years written out as the year they mean on `today`.
 
-    >>> resolve_relative("去年高新区GDP多少？今年前三季度呢？", date(2026, 11, 24))
-    '2025年高新区GDP多少？2026年前三季度呢？'
+    >>> resolve_relative("去年X区GDP多少？今年前三季度呢？", date(2026, 11, 24))
+    '2025年X区GDP多少？2026年前三季度呢？'
     """
     return _RELATIVE.sub(lambda m: f"{today.year + _OFFSET[m.group(1)]}年", question)
 
@@ -88,14 +88,14 @@ def asks_latest(question: str) -> bool:
 def expand(question: str) -> str:
     """`question` plus the documents' wording for abbreviations it uses (for lexical search).
 
-    >>> expand("高新区固投多少")
-    '高新区固投多少 固定资产投资'
+    >>> expand("X区固投多少")
+    'X区固投多少 固定资产投资'
     """
     # Appended, not substituted, so both forms match: the documents themselves write "规上工业" and "GDP".
     return " ".join([question, *active().metric_expansions(question)])
 
 
-PHRASE_BONUS = 0.15  # the chunk contains a phrase the question quotes (“一廊”, 2+2+3)
+PHRASE_BONUS = 0.15  # the chunk contains a phrase the question quotes (“一轴”, 2+2+3)
 NUMBER_BONUS = 0.20  # per non-year number of the question found verbatim in the chunk (max 2)
 LCS_BONUS = 0.03  # per character of the longest shared CJK run beyond 3 (max 0.15)
 
@@ -108,27 +108,27 @@ _CJK = re.compile(r"[\u4e00-\u9fff]+")
 def quoted_phrases(question: str) -> list[str]:
     """Phrases the question quotes, plan periods aside (nearly every plan chunk quotes “十四五”).
 
-    >>> quoted_phrases("规划里“十四五”期间的“一廊”是指什么")
-    ['一廊']
+    >>> quoted_phrases("规划里“十四五”期间的“一轴”是指什么")
+    ['一轴']
     """
     plan = re.compile(f"(?:{active().plan_rx.pattern}){_PLAN_SUFFIX}")
     return [p for p in _QUOTED.findall(question) if not plan.fullmatch(p)]
 
 
 def quoted_terms(question: str) -> list[str]:
-    """Quoted phrases that name something (“一廊”), not quoted claims with figures (“2020年排名第39名”).
+    """Quoted phrases that name something (“一轴”), not quoted claims with figures (“2020年排名第39名”).
 
-    >>> quoted_terms("规划里写的“2020年排名第39名”和“一廊”是什么")
-    ['一廊']
+    >>> quoted_terms("规划里写的“2020年排名第39名”和“一轴”是什么")
+    ['一轴']
     """
     return [p for p in quoted_phrases(question) if len(p) <= TERM_CHARS and not re.search(r"\d", p)]
 
 
 def quoted_names(question: str) -> list[str]:
-    """Quoted names, titles included (“一廊”, “2020江苏省百强创新型企业”), not quoted claims with figures.
+    """Quoted names, titles included (“一轴”, “2020甲省百强创新型企业”), not quoted claims with figures.
 
-    >>> quoted_names("“2020江苏省百强创新型企业”和“2020年排名第39名”")
-    ['2020江苏省百强创新型企业']
+    >>> quoted_names("“2020甲省百强创新型企业”和“2020年排名第39名”")
+    ['2020甲省百强创新型企业']
     """
     return [
         p
@@ -138,13 +138,13 @@ def quoted_names(question: str) -> list[str]:
 
 
 TERM_CHARS = 10  # a quoted term is short; longer quotes are claims or titles
-DEFINES_BONUS = 0.5  # a sentence that quotes the term the question quotes defines it (“一廊”，即…)
+DEFINES_BONUS = 0.5  # a sentence that quotes the term the question quotes defines it (“一轴”，即…)
 
 
 def defines_bonus(question: str, sentence: str) -> float:
     """DEFINES_BONUS when `sentence` writes a term the question quotes in quotes too, else 0.
 
-    >>> defines_bonus("“一廊”是指什么", "“一廊”，即夏驾河科创走廊。"), defines_bonus("“一廊”是指什么", "依托一廊一园")
+    >>> defines_bonus("“一轴”是指什么", "“一轴”，即禾溪科创走廊。"), defines_bonus("“一轴”是指什么", "依托一轴一园")
     (0.5, 0.0)
     """
     return DEFINES_BONUS if any(f"“{p}”" in sentence for p in quoted_phrases(question)) else 0.0
@@ -153,7 +153,7 @@ def defines_bonus(question: str, sentence: str) -> float:
 def exact_bonus(question: str, text: str) -> float:
     """Bonus for verbatim overlap that bag-of-words scores miss: quoted phrases, figures, long shared runs.
 
-    >>> exact_bonus("“一廊”是指什么", "“一廊”，即夏驾河科创走廊") > exact_bonus("“一廊”是指什么", "一园一港")
+    >>> exact_bonus("“一轴”是指什么", "“一轴”，即禾溪科创走廊") > exact_bonus("“一轴”是指什么", "一园一港")
     True
     """
     bonus = 0.0
@@ -161,7 +161,7 @@ def exact_bonus(question: str, text: str) -> float:
     if any(p in text for p in quoted):
         bonus += PHRASE_BONUS
     if any(f"“{p}”" in text or f'"{p}"' in text for p in quoted):
-        bonus += PHRASE_BONUS  # quoted there too: the text defines or names it (“一廊”，即…), not just mentions it
+        bonus += PHRASE_BONUS  # quoted there too: the text defines or names it (“一轴”，即…), not just mentions it
     nums = [n for n in _NUM.findall(question) if not (len(n) == 4 and n.startswith(("19", "20")))]
     bonus += NUMBER_BONUS * min(2, sum(1 for n in set(nums) if n in text))
     best = 0

@@ -65,6 +65,8 @@ def extractive_answer(
         prev = ""
         for s, e in sentence_spans(chunk.text, _SENTENCE):
             sent, before, prev = chunk.text[s:e], prev, chunk.text[s:e]
+            if sent.rstrip().endswith(("？", "?")):
+                continue  # a question in a Q&A passage ("问…有多少个？") answers nothing
             if q_periods and not (q_periods & (periods_in(sent) or governing_periods(chunk, s))):
                 continue
             if strict and not part_fits(fr.parts, chunk, _first_figure(sent, s)):

@@ -9,6 +9,8 @@
 '中科可控董事长是谁？'
 >>> rewrite("比上年增长多少？", h)
 '2024年昆山高新区的地区生产总值比上年增长多少？'
+>>> rewrite("这家公司的董事长叫什么？", [Message("user", "甲乙生物的新基地是什么时候投产的？")])
+'甲乙生物董事长叫什么？'
 """
 
 from __future__ import annotations
@@ -26,8 +28,13 @@ _PERIOD = re.compile(r"^(?:(?:19|20)\d{2}年(?:度|前三季度|上半年|全年
 _PLAN_BODY = re.compile(r"^“?(.+?)”?(?:期间|时期)?$")
 _WH = re.compile(r"多少|几|什么|啥|哪|谁|何时|怎么|如何")
 _LEAD = re.compile(r"^(?:那么?|那|还有|另外|再问一下|请问)[，,\s]*")
-_TRAIL = re.compile(r"[呢吗么呀啊]?[？?。！!\s]*$")
-_PRONOUN = re.compile(r"^(?:它们?的?|其|该|这个?|那个?)")
+_TRAIL = re.compile(r"(?:[呢吗呀啊]|(?<![什怎多这那要])么)?[？?。！!\s]*$")  # 么 of 什么 is no particle
+# "它的", "其", "这个", "这家公司的": what the previous question was about. A pronoun that names a kind of
+# body (公司, 企业…) points at the organisation that question named first, not at its project or product.
+_PRONOUN = re.compile(
+    r"^(?:它们?的?|其|(?:该|这|那)(?:个|家|位|项|款|所|座|条)?(?P<kind>公司|企业|机构|单位|集团|医院|学校|项目|产品)?的?)"
+)
+_BODY_KINDS = ("公司", "企业", "机构", "单位", "集团", "医院", "学校")
 _ASK_TAIL = re.compile(
     r"(?:(?:是|有|为|达到?|做了)?(?:多少|几)[个家项件名位人次所台种批条座亿万元美]*|是什么|是哪些?|是谁|有哪些|怎么样|如何)?"
     r"[呢吗么]?[？?。！!\s]*$"
@@ -90,11 +97,14 @@ def rewrite(question: str, history: Sequence[Message]) -> str:
         return f"{_ASK_TAIL.sub('', prev)}{body}？"
     if not _PRONOUN.match(body):
         return question  # a new subject ("那乐美包装呢？"): guessing what is asked would mislead retrieval
-    attr = _PRONOUN.sub("", body)  # "它的增速" → "增速": an attribute of the previous subject
+    pronoun = _PRONOUN.match(body)
+    attr = body[pronoun.end() :]  # "它的增速" → "增速": an attribute of the previous subject
     subject = _ASK_TAIL.sub("", prev)
     wh = _WH.search(subject)
     if wh:  # "澜锐精密是做什么的？": the subject is what comes before the question
         subject = re.sub(r"[是做干搞为有的]+$", "", subject[: wh.start()])
+    if pronoun.group("kind") in _BODY_KINDS:  # "这家公司的董事长": the company of "X公司的某基地…", not the base
+        subject = subject.split("的", 1)[0]
     if attr and _WH.search(attr):  # "它是哪天上市的？": the follow-up says what it asks; only the subject is added
         return f"{subject}{attr}？"
     return f"{subject}的{attr}是多少？" if attr else prev

@@ -41,6 +41,7 @@ _PHRASING = re.compile(
 )
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z·]")
 _REFERS_BACK = re.compile(r"[该其此这他她它]")
+_THIS = re.compile(r"(?:此次|本次|这次|本届|该)([\u4e00-\u9fff]{2})")  # "this <noun of the question>"
 _SENTENCE_END = "。！？!?；;\n"
 SUBJECT_MIN = 0.3  # share of the question's key bigrams a passage sentence holds when it is about the subject
 MAX_UNSTATED = 2  # a run of new characters this long that no cited passage states is an invented name
@@ -57,9 +58,7 @@ def _new_mask(question: str, plain: str, dates: bool = False) -> list[bool]:
             new[i] = new[i + 1] = False
     spans = [(m.start(), m.end()) for m in _PHRASING.finditer(plain)]
     spans += [
-        (f.start, f.end)
-        for f in extract_figures(plain)
-        if not (dates and (f.kind == "year" or f.unit in ("月", "日")))
+        (f.start, f.end) for f in extract_figures(plain) if not (dates and (f.kind == "year" or f.unit in ("月", "日")))
     ]
     for start, end in spans:
         new[start:end] = [False] * (end - start)
@@ -75,6 +74,57 @@ def new_text(question: str, sentence: str, dates: bool = False) -> list[str]:
     """The runs of new text in `sentence`, in order."""
     plain = unquoted(strip_markers(sentence))
     return _runs(plain, _new_mask(question, plain, dates))
+
+
+# The noun a who/which question asks for: "…的导演是谁", "谁是…主演", "…冠军是哪个队", "…的主演？".
+_ROLE = re.compile(
+    r"([\u4e00-\u9fff]{2,4}?)(?:是|为|在)?(?:谁|哪[个家位国支所]?[\u4e00-\u9fff]?|什么人|何人)[？?。\s]*$"
+    r"|^谁是.*?[》”]?([\u4e00-\u9fff]{2,3})[？?。\s]*$"
+    # "…的主演？" with no question word: only a noun that names a person by what they do (an agent suffix);
+    # "…的成绩", "…的原因" ask for an attribute, which any sentence about the subject may state.
+    r"|的([\u4e00-\u9fff]{1,2}[演者手人长军统理席])[？?。\s]*$"
+)
+# How Chinese states a role with a verb instead of its noun.
+_ROLE_VERBS = {
+    "导演": ("执导", "导演"),
+    "主演": ("领衔", "出演", "主角", "饰演主角"),
+    "作者": ("著", "撰写", "创作", "作家"),
+    "冠军": ("夺冠", "折桂", "问鼎", "夺得"),
+    "编剧": ("编写",),
+    "歌手": ("演唱", "献唱"),
+}
+# Nouns that name the kind of answer, not a role the answer plays: any sentence may state a place or a name
+# without the word "地点" or "名字".
+_KIND_NOUNS = re.compile(r"地点|地方|时间|日期|名字|名称|国家|城市|公司|机构|单位|人物|哪里|哪儿")
+
+
+def asked_role(question: str) -> str:
+    """The role a who/which question asks to fill ("导演", "主演", "冠军"), "" when it asks only for a kind of
+    thing (a place, a date, a name).
+
+    >>> asked_role("《胡同儿》的导演是谁？"), asked_role("谁是《远山》主演？"), asked_role("本届联赛冠军是哪个队")
+    ('导演', '主演', '冠军')
+    >>> asked_role("《远山》的主演？"), asked_role("音乐节举办的地点是哪里"), asked_role("谁枪击了安倍晋三？")
+    ('主演', '', '')
+    """
+    m = _ROLE.search(question.strip())
+    words = next((g for g in m.groups() if g), "") if m else ""
+    role = words[-2:]  # the head noun ends a Chinese noun phrase: "联赛冠军" asks for a 冠军
+    return "" if len(role) < 2 or _KIND_NOUNS.search(words) else role
+
+
+def binds_role(question: str, sentence: str) -> bool:
+    """Whether `sentence` names the role the question asks to fill, when it asks for one: a name from "朝澜由
+    演员朱丽岚饰演" is no answer to "…的主演？", nor one from "吴宇森因身体原因退出" to "…的导演是谁？".
+
+    >>> q = "《远山》的导演是谁？"
+    >>> binds_role(q, "该片由林知秋执导。"), binds_role(q, "林知秋退出了拍摄。")
+    (True, False)
+    """
+    role = asked_role(question)
+    plain = unquoted(sentence)
+    # The role said with its verb is the role: "由林知秋执导" states who 导演, "夺冠" who won the 冠军.
+    return not role or any(word in plain for word in (role, *_ROLE_VERBS.get(role, ())))
 
 
 def _covered(plain: str, mask: Sequence[bool], grams: set[str]) -> list[bool]:
@@ -114,9 +164,15 @@ def states_slot(
     about: set[str] = set()
     for text in sources:
         prev = ""
+        # "此次国葬…在威斯敏斯特教堂举办": "this funeral" of a passage about the asked one is the asked one.
+        on_subject = overlap(key, bigrams(unquoted(text))) >= SUBJECT_MIN
         for s in _sentences(unquoted(text)):
             # "该片由陆添执导": about the film the sentence before names.
-            if overlap(key, bigrams(prev + s if _REFERS_BACK.match(s.lstrip()) else s)) >= SUBJECT_MIN:
+            said = prev + s if _REFERS_BACK.match(s.lstrip()) else s
+            if (
+                overlap(key, bigrams(said)) >= SUBJECT_MIN
+                or (on_subject and any(m.group(1) in key for m in _THIS.finditer(s)))
+            ) and binds_role(question, said):
                 about |= _char_bigrams(s)
             prev = s
     # A name is two characters or more: "遭" of "安倍晋三遭枪击" restates the question, it names no one.

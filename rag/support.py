@@ -62,7 +62,10 @@ def _check_in_passage(
     if date:
         # "2024年10月", "1月9日": a month or day is part of a date, which the passage must state whole.
         return "" if date in re.sub(r"\s", "", chunk.text) else "not_found"
-    ident = _IDENTIFIER.search(claim_text[: fig.start])
+    if claim_text[fig.end : fig.end + 1] == "号" and not fig.unit:
+        # "19号线", "3号楼": a number that names a thing, not a quantity; the passage must name it the same way.
+        return "" if f"{fig.raw}号" in re.sub(r"\s", "", chunk.text) else "not_found"
+    ident = _IDENTIFIER.search(claim_text[: fig.start]) or _HYPHENED.search(claim_text[: fig.start])
     if ident and not fig.unit:
         # "IEC 61215", "ISO 9001": part of a name, not a quantity with a metric; the name must be in the passage.
         name = re.sub(r"\s", "", ident.group(0) + fig.raw)
@@ -106,6 +109,8 @@ def _check_in_passage(
 
 
 _DATE = re.compile(r"(?:(?:19|20)\d{2}\s*年\s*)?\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
+# "东方-2022", "长征-5": a name joined to its number by a hyphen; the number is part of the name, not a year.
+_HYPHENED = re.compile(r"[\u4e00-\u9fff]{2,}[-‐–]$")
 
 
 def _date_at(text: str, fig: Figure) -> str:

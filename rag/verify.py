@@ -48,12 +48,20 @@ from rag.cite import (
 )
 from rag.conflict import overrule
 from rag.entity import subject
-from rag.frame import ASKING, Frame, as_frame, split_frame, states_asked_metric, states_unit_for
+from rag.frame import (
+    ASKING,
+    Frame,
+    as_frame,
+    split_frame,
+    states_asked_kind,
+    states_asked_metric,
+    states_unit_for,
+)
 from rag.grammar import core, expand, is_yes_no
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import REFUSAL
 from rag.quote import EXTRACTIVE_MIN_SCORE, REFUSAL_OVERRIDE_MIN_SCORE, extractive_answer
-from rag.sufficiency import new_text, states_slot
+from rag.sufficiency import binds_role, new_text, states_slot
 from rag.support import check_claim
 from rag.types import Claim, ClaimCheck, Hit, Verification
 
@@ -131,6 +139,8 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
         said_refusal, kept = True, []
     if kept and not yes_no and not states_asked_metric(fr, "".join(kept)):
         said_refusal, kept = True, []  # true figures of another metric answer another question
+    if kept and not yes_no and fr.asks in ("time", "day") and not states_asked_kind(fr.asks, "".join(kept)):
+        said_refusal, kept = True, []  # "发售日期" answered with a month, "何时" with no date at all
     unknown = absent_terms(question, passages)
     if unknown:
         # "宁德时代在高新区投了什么项目？": no passage names 宁德时代, so no sentence naming it is grounded.
@@ -211,6 +221,8 @@ def _quote_answers(fr: Frame, checks: Sequence[ClaimCheck], quote: str) -> bool:
     it names that term."""
     if fr.asks not in ("entity", "time", "day"):
         return True  # amounts: the quote's figure was chosen for the asked metric, unit and period
+    if not binds_role(fr.text, quote):
+        return False  # the name a supporting actress's sentence gives is no answer to "…的主演？"
     dates = fr.asks != "entity"
     if dates and states_slot(fr.text, quote, [strip_markers(quote)], dates=True):
         return True

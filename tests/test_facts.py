@@ -241,10 +241,7 @@ def test_a_target_sentence_never_confirms_an_achieved_value():
 
 
 def test_a_premise_names_its_figure_by_the_noun_after_it_too():
-    t = (
-        "博士后进站的，给予每人每年12万元生活补贴，最长2年；"
-        "博士后出站后留区工作满3年的，再给予20万元一次性补贴。"
-    )
+    t = "博士后进站的，给予每人每年12万元生活补贴，最长2年；博士后出站后留区工作满3年的，再给予20万元一次性补贴。"
     wrong = check_premise("人才细则里博士后进站每年能拿20万生活补贴，对吧？", [text_hit(t)])
     assert wrong is not None and not wrong.agrees and wrong.source == "12万元"
     right = check_premise("博士后出站留区满3年能再拿20万一次性补贴吗？", [text_hit(t)])

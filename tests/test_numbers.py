@@ -83,7 +83,9 @@ def test_wan_and_yi_compare_equal():
 def test_same_figure_is_unit_and_kind_aware():
     assert not same_figure(one("6.3%"), one("6.3个百分点"))
     assert not same_figure(one("2024年"), one("2024件"))
-    assert not same_figure(one("32个"), one("32家"))
+    # 个 is the classifier speech gives any counted thing ("10个车站" for "10座车站"); two specific
+    # classifiers still count different things, and the metric check decides what a count is of.
+    assert same_figure(one("32个"), one("32家")) and not same_figure(one("32家"), one("32件"))
     assert same_figure(one("第31位"), one("第31名"))
     assert same_figure(one("40亿"), one("40亿元"))  # a bare magnitude matches its unit-bearing twin
     assert not same_figure(one("1135.1亿元"), one("1136.1亿元"))

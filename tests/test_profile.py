@@ -86,6 +86,15 @@ def test_the_second_profile_reads_its_own_places(other_profile):
     assert fixed in normalize(f"{typo}去年GDP多少？")
 
 
+def test_the_answer_prompt_names_the_profile_not_the_default_place(other_profile):
+    from rag.prompt import build_messages
+
+    system = build_messages("问题", [])[0].content
+    zone, city = (s.label for s in other_profile.scopes[:2])
+    assert other_profile.name in system and f"{zone}还是{city}" in system
+    assert not any(s.label in system for s in profile_mod.load(profile_mod.DEFAULT_PROFILE).scopes)
+
+
 def test_the_second_profile_answers_its_corpus_with_no_code_change(other_profile, tmp_path, e5_dir):
     from rag import index as index_mod
     from rag.pipeline import Pipeline

@@ -109,3 +109,25 @@ def test_a_quote_naming_a_quoted_title_answers_only_what_it_is():
     assert verify(REFUSAL, [praise], "《胡同儿》的导演是谁？").refused  # names the title, not its director
     term = text_hit("“一廊”，即夏驾河科创走廊。", scope="unknown")
     assert not verify(REFUSAL, [term], "“一廊”是指什么？").refused  # a definition is what is asked
+
+
+def test_a_name_must_fill_the_role_the_question_asks_for():
+    # Stated about the film, but as a supporting actress, or as a director who left: no answer to 主演 / 导演.
+    cast = text_hit("《远山》中，配角朝澜由演员朱晓岚饰演，她的表现不错。", scope="unknown")
+    assert verify("《远山》的主演是朱晓岚[1]。", [cast], "《远山》的主演？").refused
+    left = text_hit("由于吴森因身体原因退出，《远山》于2019年重新立项。", scope="unknown")
+    assert verify("《远山》的导演是吴森[1]。", [left], "《远山》的导演是谁？").refused
+    # The role said with another word of the same root ("执导", "领衔主演") is the role.
+    film = text_hit("《远山》由林知秋执导，周砚青领衔主演。", scope="unknown")
+    assert not verify("《远山》的导演是林知秋[1]。", [film], "《远山》的导演是谁？").refused
+    assert not verify("《远山》的主演是周砚青[1]。", [film], "《远山》的主演？").refused
+    # An attribute ("成绩", "原因") is no role: any sentence about the subject may state it.
+    match = text_hit("林一在青禾公开赛第三轮逆转获胜，晋级八强。", scope="unknown")
+    assert not verify("林一晋级八强[1]。", [match], "林一在青禾公开赛的成绩").refused
+
+
+def test_a_day_question_is_not_answered_with_a_month():
+    sales = text_hit("发售一周后，《远山》游戏在2022年2月的月销量排名第一。", scope="unknown", periods=("2022",))
+    assert verify("2022年2月[1]", [sales], "《远山》游戏发售日期").refused
+    day = text_hit("《远山》游戏于2022年2月25日正式发售。", scope="unknown", periods=("2022",))
+    assert not verify("2022年2月25日[1]", [day], "《远山》游戏发售日期").refused

@@ -138,7 +138,7 @@ def test_tiers_of_seeds_uploads_and_promoted_uploads(tmp_path: Path) -> None:
 
 
 def test_tier_defaults_keep_old_records_readable() -> None:
-    from rag.index import _chunk_from_json, _chunk_to_json, _fact_from_json
+    from rag.generation import _chunk_from_json, _chunk_to_json, _fact_from_json
 
     c = Chunk("c", "d.txt", "T", "", "文本", 0, 2)
     assert c.tier == "official" and c.overruled == ()
