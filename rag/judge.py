@@ -19,6 +19,7 @@ answer still finds its system prompt evaluated.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from string import Template
 from typing import Protocol, runtime_checkable
@@ -55,11 +56,17 @@ def judge(model: Judge, question: str, answer: str, evidence: str) -> float:
     return model.yes_probability(messages, p["yes_word"].strip(), p["no_word"].strip())
 
 
+# "…是指什么", "…叫什么": a definition or a name is stated in so many ways that the yes/no reading is as
+# likely to miss a right one ("“一廊”即夏驾河科创走廊") as to catch a wrong one; rules check those.
+_WHAT = re.compile(r"什么(?!时候)|啥(?!时候)")
+
+
 def judges(fr: Frame, settings: Settings, model: object) -> bool:
     """Whether an answer to `fr` is judged: who/which/where/when, by a model that can judge, when enabled."""
     return (
         fr.asks in ("entity", "time", "day")
         and not fr.yes_no
+        and not _WHAT.search(fr.text)
         and settings.judge_min_yes > 0
         and isinstance(model, Judge)
     )

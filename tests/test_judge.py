@@ -55,6 +55,13 @@ def test_amounts_are_not_judged_and_models_without_a_verdict_are_not_asked() -> 
     assert not refused  # no verdict scripted: verification alone decides
 
 
+def test_what_questions_are_left_to_the_rules() -> None:
+    model = ScriptedGenerator("“远山计划”是指青禾区的乡村影像扶持计划[1]。", yes=0.0)
+    text = "“远山计划”，即青禾区的乡村影像扶持计划。"
+    answer, refused = _ask("“远山计划”是指什么？", model, text)
+    assert not refused and len(model.calls) == 1  # no judgement asked
+
+
 def test_the_judge_can_be_turned_off() -> None:
     hit = text_hit(FILM, scope="unknown", doc="p1.txt")
     off = Settings(judge_min_yes=0.0)
