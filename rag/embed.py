@@ -139,7 +139,8 @@ class SentenceTransformerEmbedder:
 class OpenVINOEngine:
     """A sentence-transformers model exported by `ensure_openvino_model`, run by OpenVINO.
 
-    Thread-safe: every `encode` call uses its own inference requests on the shared compiled model.
+    Thread-safe once built: every `encode` call uses its own inference requests on the shared compiled model
+    (the constructor runs the first one alone, see there).
     """
 
     def __init__(self, folder: Path, threads: int, precision: str | None = None) -> None:
@@ -162,6 +163,11 @@ class OpenVINOEngine:
         self.compiled = core.compile_model(core.read_model(folder / "model.xml"), "CPU", config)
         self.jobs = max(1, int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         self.dim = int(self.compiled.output(0).get_partial_shape()[2].get_length())
+        # One encode before any other thread can: the first tensor access in OpenVINO's Python binding
+        # initialises a C++ static, and two threads making that first access at once (the server's warm-up
+        # and a first question) deadlock — one waits for the static's guard holding the GIL, the other
+        # initialises it waiting for the GIL. Here the engine is still private to this thread.
+        self.encode(["passage: 预热"])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-norm float32 rows, in the order of `texts` (already prefixed)."""

@@ -269,3 +269,20 @@ def test_fingerprint_names_the_backend(settings, e5_dir):
     assert torch_fp["hash"] != ov_fp["hash"] and ov_fp["backend"] == "openvino"
     # The torch fingerprint is what it was before backends existed, so old indexes stay valid under torch.
     assert set(torch_fp) == {"id", "hash"}
+
+
+def test_first_encodes_from_two_threads_do_not_deadlock(settings, e5_dir):
+    # The server warms its embedder in a thread while a first question may already embed: a fresh engine
+    # must serve both (OpenVINO's binding deadlocked when two threads made its first tensor access at once).
+    import threading
+
+    from rag.embed import EMBED_THREADS, OpenVINOEngine
+
+    engine = OpenVINOEngine(ensure_openvino_model(settings), EMBED_THREADS)
+    out: list[np.ndarray] = []
+    threads = [threading.Thread(target=lambda t=t: out.append(engine.encode([f"query: {t}"]))) for t in ("甲", "乙")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads) and len(out) == 2
