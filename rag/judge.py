@@ -58,7 +58,9 @@ def judge(model: Judge, question: str, answer: str, evidence: str) -> float:
 
 # "…是指什么", "…叫什么": a definition or a name is stated in so many ways that the yes/no reading is as
 # likely to miss a right one ("“一廊”即夏驾河科创走廊") as to catch a wrong one; rules check those.
-_WHAT = re.compile(r"什么(?!时候)|啥(?!时候)")
+# "用了多少年", "多久": a duration code computes from two dates (rag.arith), which no single cited sentence
+# states either.
+_WHAT = re.compile(r"什么(?!时候)|啥(?!时候)|多少年|几年|多久|多长时间")
 
 
 def judges(fr: Frame, settings: Settings, model: object) -> bool:

@@ -60,6 +60,9 @@ def test_what_questions_are_left_to_the_rules() -> None:
     text = "“远山计划”，即青禾区的乡村影像扶持计划。"
     answer, refused = _ask("“远山计划”是指什么？", model, text)
     assert not refused and len(model.calls) == 1  # no judgement asked
+    model = ScriptedGenerator("青禾影业2007年成立，2021年上市[1]。", yes=0.0)
+    answer, refused = _ask("青禾影业从成立到上市用了多少年？", model, "青禾影业2007年成立，2021年上市。")
+    assert not refused and "14年" in answer and len(model.calls) == 1  # a duration: computed, not judged
 
 
 def test_the_judge_can_be_turned_off() -> None:
