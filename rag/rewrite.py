@@ -1,14 +1,14 @@
 """Follow-up questions → standalone questions, by rule (no LLM call, so no latency).
 
->>> h = [Message("user", "2024年昆山高新区的地区生产总值是多少？"), Message("assistant", "1135.1亿元[1]。")]
+>>> h = [Message("user", "2024年全区的地区生产总值是多少？"), Message("assistant", "1135.1亿元[1]。")]
 >>> rewrite("那2021年呢？", h)
-'2021年昆山高新区的地区生产总值是多少？'
+'2021年全区的地区生产总值是多少？'
 >>> rewrite("它的增速呢？", h)
-'2024年昆山高新区的地区生产总值的增速是多少？'
+'2024年全区的地区生产总值的增速是多少？'
 >>> rewrite("中科可控董事长是谁？", h)
 '中科可控董事长是谁？'
 >>> rewrite("比上年增长多少？", h)
-'2024年昆山高新区的地区生产总值比上年增长多少？'
+'2024年全区的地区生产总值比上年增长多少？'
 >>> rewrite("这家公司的董事长叫什么？", [Message("user", "甲乙生物的新基地是什么时候投产的？")])
 '甲乙生物董事长叫什么？'
 """
@@ -56,10 +56,10 @@ def _subjectless(question: str) -> bool:
 
 
 def _area_only(body: str) -> str:
-    """The area a follow-up names when it names nothing else ("昆山全市同期" → "昆山全市"); '' otherwise.
+    """The area a follow-up names when it names nothing else ("全市同期" → "全市"); '' otherwise.
 
-    >>> _area_only("昆山全市同期"), _area_only("昆山市"), _area_only("昆山市的专利")
-    ('昆山全市', '昆山市', '')
+    >>> _area_only("全市同期"), _area_only("全市"), _area_only("全市的专利")
+    ('全市', '全市', '')
     """
     named = active().scope_mentions(body)
     if len(named) != 1:
@@ -87,7 +87,7 @@ def rewrite(question: str, history: Sequence[Message]) -> str:
             return prof.plan_rx.sub(plan_name, prev, count=1)
         return body + prev
     area = _area_only(body)
-    if area:  # "那昆山市呢？", "那昆山全市同期呢？" → the same question (same period) for the other area
+    if area:  # "那全市呢？", "那全市同期呢？" → the same question (same period) for the other area
         named = prof.scope_mentions(prev)
         if named:
             a, b, _ = named[0]

@@ -23,10 +23,10 @@ left, a quote that answers the question (`rag.quote`) stands in, and failing tha
 
 >>> from rag.types import Chunk, Hit
 >>> c = Chunk(id="c", doc="d.txt", title="T", section="", start=0, end=40, scope="zone", periods=("2024",),
-...           text="2024年,昆山高新区固定资产投资175.1亿元,同比增长5.6%。")
->>> v = verify("2024年高新区固定资产投资175.1亿元[1]。同比增长7.6%[1]。", [Hit(chunk=c, score=1.0)], "2024年固投多少")
+...           text="2024年,全区固定资产投资175.1亿元,同比增长5.6%。")
+>>> v = verify("2024年全区固定资产投资175.1亿元[1]。同比增长7.6%[1]。", [Hit(chunk=c, score=1.0)], "2024年固投多少")
 >>> v.text, v.unsupported_numbers
-('2024年高新区固定资产投资175.1亿元[1]。', ('7.6%',))
+('2024年全区固定资产投资175.1亿元[1]。', ('7.6%',))
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
         said_refusal, kept = True, []  # "发售日期" answered with a month, "何时" with no date at all
     unknown = absent_terms(question, passages)
     if unknown:
-        # "宁德时代在高新区投了什么项目？": no passage names 宁德时代, so no sentence naming it is grounded.
+        # "甲乙时代在全区投了什么项目？": no passage names 宁德时代, so no sentence naming it is grounded.
         kept = [k for k in kept if not any(t in k for t in unknown)]
         said_refusal = said_refusal or not kept
     terms = fr.terms
@@ -158,7 +158,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
     if kept:
         out = "".join(kept)
         if not yes_no:
-            # "全市和高新区分别是多少？" answered for one of them: the other's quote completes it.
+            # "全市和全区分别是多少？" answered for one of them: the other's quote completes it.
             each = [extractive_answer(f, passages) for f in split_frame(fr)]
             out += "".join(dict.fromkeys(q for q in each if q and not _shares_figure(q, out)))
     else:
@@ -171,7 +171,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
             out = "".join(dict.fromkeys(q for q in each if q)) or extractive_answer(fr, passages, min_score=min_score)
         parts = [p for p in re.split(r"(?<=[？?])", question) if p.strip()]
         if not out and not no_quote and len(parts) > 1:
-            # "23名是高新区的数吗？高新区21年新增国家级人才几名？": each question is matched on its own
+            # "23名是全区的数吗？全区21年新增国家级人才几名？": each question is matched on its own
             # words, as the whole one's key dilutes every sentence's overlap.
             quotes = [extractive_answer(p, passages, min_score=min_score) for p in parts if not is_yes_no(p)]
             out = "".join(dict.fromkeys(q for q in quotes if q))
@@ -261,8 +261,8 @@ def absent_terms(question: str, passages: Sequence[Hit]) -> list[str]:
 
     >>> from rag.types import Chunk, Hit
     >>> t = "沪士电子人工智能芯片高端印制电路板扩产项目奠基开工。"
-    >>> absent_terms("宁德时代在昆山高新区投了什么项目？", [Hit(Chunk("c", "d", "T", "", t, 0, len(t)), 1.0)])
-    ['宁德时代']
+    >>> absent_terms("甲乙时代在全区投了什么项目？", [Hit(Chunk("c", "d", "T", "", t, 0, len(t)), 1.0)])
+    ['甲乙时代']
     """
     text = "".join(re.sub(r"\s", "", h.chunk.text) for h in passages)
     grams = bigrams(text)
