@@ -123,8 +123,11 @@ def _values(question: str, answer: str, passages: Sequence[Hit], dates: bool) ->
     out = []
     for claim in split_claims(answer):
         for run in new_text(question, claim.text, dates):
-            value = re.search(_DATE, run).group(0) if dates and re.search(_DATE, run) else run
-            value = value if dates else next((w for w in _words(value) if len(w) >= 2), "")
+            if dates:
+                date = re.search(_DATE, run)
+                value = date.group(0) if date else run
+            else:  # a name: the run's first word of two characters or more ("张艺谋担任" → 张艺谋)
+                value = next((w for w in _words(run) if len(w) >= 2), "")
             cited = [n for n in claim.cites if 1 <= n <= len(passages) and value in passages[n - 1].chunk.text]
             if not value or not cited:
                 continue
