@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from rag import index as index_mod
+from rag.cli import rgb_corpus
 from rag.embed import SentenceTransformerEmbedder
 from rag.evaluate import rgb_found
 from rag.judge import judge
@@ -38,7 +36,7 @@ def main() -> None:
     args = ap.parse_args()
     s = Settings(judge_min_yes=0.0)
     generator = Pipeline(s).generator
-    embedder = None
+    embedder = SentenceTransformerEmbedder(s)
     right: list[float] = []
     wrong: list[float] = []
     costs: list[float] = []
@@ -46,15 +44,7 @@ def main() -> None:
         lines = (RGB / name).read_text(encoding="utf-8").splitlines()
         for line in lines[args.skip : args.skip + args.limit]:
             it = json.loads(line)
-            with tempfile.TemporaryDirectory() as tmp:
-                corpus = Path(tmp) / "corpus"
-                corpus.mkdir()
-                for k, text in enumerate(it["passages"], 1):
-                    (corpus / f"p{k}.txt").write_text(text, encoding="utf-8")
-                dirs = {"seeds_dir": corpus, "index_dir": Path(tmp) / "i", "data_dir": Path(tmp) / "d"}
-                st = s.model_copy(update=dirs)
-                embedder = embedder or SentenceTransformerEmbedder(st)
-                index_mod.build(st, embedder, progress=False, log=lambda _: None)
+            with rgb_corpus(it, s, embedder) as st:
                 a = Pipeline(st, Retriever(st, embedder=embedder), generator=generator).ask(it["question"])
             evidence = "".join(dict.fromkeys(c.text for c in a.citations))
             if a.refused or not evidence:

@@ -389,12 +389,29 @@ def _corpus_with(s: Settings, extra: list[Path], stack: contextlib.ExitStack) ->
     return s
 
 
-def _run_rgb(args: argparse.Namespace, s: Settings) -> int:
-    """Each RGB item's passages become the documents of a fresh corpus, indexed by the project's own indexer;
-    the question goes through the normal answer path. The embedder and the LLM load once for all items."""
+@contextlib.contextmanager
+def rgb_corpus(item: dict[str, Any], s: Settings, embedder: Any) -> Iterator[Settings]:
+    """An RGB item's passages as the documents (p1.txt…) of a fresh corpus in a temporary folder, indexed by
+    the project's own indexer with `embedder`; yields the settings that answer from it."""
     import tempfile
 
     from rag import index as index_mod
+
+    with tempfile.TemporaryDirectory(prefix="gaoxin-rgb-") as tmp:
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        for k, text in enumerate(item["passages"], 1):
+            (corpus / f"p{k}.txt").write_text(text, encoding="utf-8")
+        st = Settings(
+            **(s.model_dump() | {"seeds_dir": corpus, "index_dir": Path(tmp) / "i", "data_dir": Path(tmp) / "d"})
+        )
+        index_mod.build(st, embedder, progress=False, log=lambda _: None)
+        yield st
+
+
+def _run_rgb(args: argparse.Namespace, s: Settings) -> int:
+    """Each RGB item's passages become the documents of a fresh corpus, indexed by the project's own indexer;
+    the question goes through the normal answer path. The embedder and the LLM load once for all items."""
     from rag.evaluate import rgb_metrics
     from rag.pipeline import Pipeline
     from rag.retrieve import Retriever
@@ -413,19 +430,11 @@ def _run_rgb(args: argparse.Namespace, s: Settings) -> int:
 
     def answer(it: dict[str, Any]) -> Any:
         nonlocal embedder, generator
-        with tempfile.TemporaryDirectory(prefix="gaoxin-rgb-") as tmp:
-            corpus = Path(tmp) / "corpus"
-            corpus.mkdir()
-            for k, text in enumerate(it["passages"], 1):
-                (corpus / f"p{k}.txt").write_text(text, encoding="utf-8")
-            st = Settings(
-                **(s.model_dump() | {"seeds_dir": corpus, "index_dir": Path(tmp) / "i", "data_dir": Path(tmp) / "d"})
-            )
-            if embedder is None:
-                from rag.embed import SentenceTransformerEmbedder
+        if embedder is None:
+            from rag.embed import SentenceTransformerEmbedder
 
-                embedder = SentenceTransformerEmbedder(st)
-            index_mod.build(st, embedder, progress=False, log=lambda _: None)
+            embedder = SentenceTransformerEmbedder(s)
+        with rgb_corpus(it, s, embedder) as st:
             generator = generator or shared.generator
             return Pipeline(st, Retriever(st, embedder=embedder), generator=generator).ask(it["question"])
 
