@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from rag import trust
-from rag.fetch import sha256_file
 from rag.freshness import (
     EMBED_TEXT_VERSION,
     chunking_settings,
@@ -32,6 +31,7 @@ from rag.freshness import (
 )
 from rag.generation import IndexUnusable, _discard_leftovers, _lock, _write_generation, read_manifest
 from rag.journal import BuildProgress, _finish_journals, _Progress
+from rag.model_cache import sha256_file
 from rag.settings import Settings
 from rag.types import Chunk, Document
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from rag.fetch import resolve_embed_model
+from rag.model_cache import resolve_embed_model
 from rag.settings import Settings
 
 if TYPE_CHECKING:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from rag.cite import bigrams, overlap
+from rag.fact_conflicts import conflict_groups
 from rag.grammar import same_measure
 from rag.profile import active
 from rag.trust import without_overruled
@@ -139,14 +140,4 @@ class FactStore:
 
     def conflicts(self, facts: Sequence[Fact] | None = None) -> list[tuple[Fact, ...]]:
         """Groups of facts with one metric id, period, area, kind and unit but different values."""
-        groups: dict[tuple[str, ...], list[Fact]] = {}
-        for f in self.facts if facts is None else facts:
-            if not f.metric_id or not f.period or f.qualifier:
-                continue  # only named metrics are compared: free wording is too loose to call a conflict
-            groups.setdefault((f.metric_id, f.period, f.scope, f.kind, f.unit, f.figure_kind), []).append(f)
-        out = []
-        for group in groups.values():
-            values = {round(f.value, 6) for f in group}
-            if len(values) > 1:
-                out.append(tuple(sorted(group, key=lambda f: (f.value, f.doc))))
-        return out
+        return conflict_groups(self.facts if facts is None else facts)

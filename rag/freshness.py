@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from rag import trust
-from rag.fetch import sha256_file
 from rag.generation import (
     FILES,
     INDEX_VERSION,
@@ -30,6 +29,7 @@ from rag.generation import (
     read_manifest,
 )
 from rag.journal import _pending_journals, _write_journal
+from rag.model_cache import sha256_file
 from rag.settings import Settings
 from rag.types import Chunk
 
@@ -83,7 +83,7 @@ def model_fingerprint(settings: Settings) -> dict[str, str]:
     Cached per process by the weight files' size and mtime: every `load` checks it, and hashing
     the weights each time cost ~0.5 s per reload of a serving index.
     """
-    from rag.fetch import resolve_embed_model
+    from rag.model_cache import resolve_embed_model
 
     ref = resolve_embed_model(settings)
     folder = Path(ref)

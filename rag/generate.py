@@ -57,7 +57,7 @@ class LlamaCppGenerator:
 
             path = self.model_path
             if path is None:
-                from rag.fetch import resolve_gguf
+                from rag.model_cache import resolve_gguf
 
                 path = resolve_gguf(self.settings)
             self._llm = Llama(
@@ -143,7 +143,7 @@ class TransformersGenerator:
         if name is None:
             name = self.settings.llm_model
             try:  # a fetched GGUF alias resolves to its file; anything else is an HF folder or id
-                from rag.fetch import resolve_gguf
+                from rag.model_cache import resolve_gguf
 
                 name = str(resolve_gguf(self.settings))
             except Exception:  # noqa: BLE001 - not a GGUF alias/path: treat as a folder or hub id

@@ -39,7 +39,7 @@ import numpy as np
 from rag import trust
 from rag.bind import bind
 from rag.bm25 import tokenize
-from rag.fetch import sha256_file
+from rag.model_cache import sha256_file
 from rag.settings import Settings
 from rag.types import Chunk, Fact
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from rag.build import _zh_reason, build
-from rag.fetch import sha256_file
 from rag.generation import current_generation
 from rag.journal import _write_journal
+from rag.model_cache import sha256_file
 from rag.settings import Settings
 
 

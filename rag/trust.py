@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from rag.cite import sentence_spans
+from rag.fact_conflicts import conflict_groups
 from rag.settings import ROOT, Settings
 from rag.types import Chunk, Document, Fact
 
@@ -227,15 +228,13 @@ def apply(
 
 def overruled_facts(facts: Sequence[Fact]) -> list[tuple[Fact, tuple[Fact, ...]]]:
     """(uploaded fact, the official facts it disagrees with) for every uploaded figure an official document
-    states otherwise for the same metric, period, area, kind and unit (`FactStore.conflicts` groups).
+    states otherwise for the same metric, period, area, kind and unit (`conflict_groups`).
 
     An upload that agrees with some official document is not overruled: official documents that disagree
     among themselves are a conflict to show, not one for an upload to settle either way.
     """
-    from rag.facts import FactStore
-
     out = []
-    for group in FactStore(facts).conflicts():
+    for group in conflict_groups(facts):
         official = tuple(f for f in group if f.tier != UPLOADED)
         values = {round(f.value, 6) for f in official}
         if official:

@@ -32,6 +32,7 @@ from typing import Any
 
 import gradio as gr
 
+from rag.batch import batch_lines, check_batch
 from rag.settings import Settings
 from ui import data as data_tab
 from ui import render
@@ -214,8 +215,6 @@ def build_app(settings: Settings, pipeline: Any = None) -> gr.Blocks:
     def api_check_batch(claims: list[str] | str) -> list[dict[str, Any]]:
         """Fact-check many claims, one verdict each, in order: a list of claims (ids 1, 2, …), or JSONL text of
         {"id", "claim"} lines. A bad line or empty claim gives {"id", "line", "error"}; the others still run."""
-        from rag.cli import batch_lines, check_batch
-
         if isinstance(claims, str):
             lines = list(batch_lines(claims.encode("utf-8"), key="claim"))
         else:
