@@ -23,16 +23,16 @@ from dataclasses import replace
 from string import Template
 
 from rag.cite import bigrams, overlap, sentence_spans, strip_markers
-from rag.dating import governing_periods, periods_in
+from rag.dating import governing_mentions, governing_periods, periods_in, precise_periods
 from rag.frame import DIFF as _DIFF
 from rag.frame import SUM as _SUM
-from rag.frame import question_key
+from rag.frame import Frame, frame, question_key
 from rag.grammar import claim_metric, metric_words, passage_context, passage_scopes, same_measure, scopes_in
 from rag.numbers import extract_figures
 from rag.profile import active
 from rag.prompt import load_prompts
 from rag.table import table_cells
-from rag.types import Fact, Figure, Hit
+from rag.types import Chunk, Fact, Figure, Hit
 
 _MAGNITUDES = ((1e8, "亿"), (1e4, "万"))
 # Share of one figure's metric bigrams the other's must hold to combine them: one names the same thing with
@@ -64,6 +64,12 @@ def derive(question: str, answer: str) -> str:
     key = question_key(question)
     # Amounts are written in digits; "二期"/"三期" are names of phases, not quantities to add.
     figs = [f for f in extract_figures(plain) if f.kind == "number" and f.unit and not f.op and re.search(r"\d", f.raw)]
+    # A question that names its period takes operands of that period only: 2025's total and 2026's 1—9月
+    # figure of the same indicator add up to nothing.
+    fr = frame(question)
+    if fr.parts or fr.periods:
+        dated = Chunk("answer", "", "", "", plain, 0, len(plain))
+        figs = [f for f in figs if _in_periods(fr, {m.label for m in governing_mentions(dated, f.start)})]
     best: tuple[float, Figure, Figure] | None = None
     for i, a in enumerate(figs):
         for b in figs[i + 1 :]:
@@ -72,7 +78,8 @@ def derive(question: str, answer: str) -> str:
             if _OF_WHICH_PART.search(plain[a.end : b.start]):
                 continue  # "3126件，其中发明专利842件": a whole and its part are never added or subtracted
             ma, mb = claim_metric(plain, a), claim_metric(plain, b)
-            if max(overlap(ma, mb), overlap(mb, ma)) < SAME_METRIC:
+            same = max(overlap(ma, mb), overlap(mb, ma)) >= SAME_METRIC
+            if not same and not (op == "+" and _named_parts(question, metric_words(plain, a), metric_words(plain, b))):
                 continue  # GDP 965亿元 and 工业总产值 1720亿元 share a unit, not a metric: no sum or change of them
             score = overlap(key, ma) + overlap(key, mb)
             if best is None or score > best[0]:
@@ -85,6 +92,40 @@ def derive(question: str, answer: str) -> str:
     value = a.value + b.value if op == "+" else a.value - b.value
     expr = f"{a.raw} {op} {b.raw} = {format_value(value, a if '亿' in a.raw else b)}"
     return Template(load_prompts("premise")["arithmetic"]).substitute(expression=expr)
+
+
+def _named_parts(question: str, a: str, b: str) -> bool:
+    """Whether two metrics are one measure of two things the question names: 电子信息产业产值 and
+    装备制造产业产值 for "电子信息和装备制造…产值加起来". Their shared ending is the measure; what precedes it
+    in each must be a word of the question, and differ.
+
+    >>> _named_parts("电子信息和装备制造产值加起来多少", "电子信息产业产值", "装备制造产业产值")
+    True
+    >>> _named_parts("产值加起来多少", "地区生产总值", "工业总产值")
+    False
+    """
+    n = 0
+    while n < min(len(a), len(b)) and a[len(a) - 1 - n] == b[len(b) - 1 - n]:
+        n += 1
+    heads = (a[: len(a) - n], b[: len(b) - n])
+    return n >= 2 and all(len(h) >= 2 and h in question for h in heads) and heads[0] != heads[1]
+
+
+def _in_periods(fr: Frame, labels: set[str]) -> bool:
+    """Whether a figure dated by `labels` (none: undated) is of a period the question asks: a part it names
+    ("2026前三季度"), or a year it asks whole.
+
+    >>> _in_periods(frame("2026年前三季度两项加起来多少"), {"2025"})
+    False
+    >>> _in_periods(frame("2021年到2024年增加多少"), {"2024"})
+    True
+    """
+    labels = {label.removesuffix("目标") for label in labels if label[:4].isdigit()}
+    if not labels or labels & fr.parts:
+        return True
+    years = {p for p in fr.periods if p.isdigit()}
+    whole = {y for y in years if not any(p[:4] == y and p[4:] for p in fr.parts)}
+    return bool(labels & whole)
 
 
 # ----------------------------------------------------------------------------------------- infer
@@ -285,6 +326,9 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
     # What follows the change question is another question ("…多出几件？大概涨了百分之多少"): not the metric.
     asked = question[: _DIFF.search(question).end()]  # type: ignore[union-attr]
     key, q_scopes = question_key(_DIFF.sub(" ", asked)), scopes_in(question)
+    # Both operands cover the same part of their year, the asked one when the question names it: a
+    # 1—9月 total minus last year's whole-year total is no change of anything.
+    asked_part = next((p[4:] for p in frame(question).parts if p[:4].isdigit() and p[4:]), "")
     found: dict[str, tuple[float, Figure, str, str]] = {}
     for n, hit in enumerate(passages, start=1):
         if hit.chunk.kind == "table_row":
@@ -292,7 +336,10 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
             for synth, g, periods, column in table_cells(hit.chunk):
                 year = periods & set(years)
                 score = overlap(key, passage_context(synth, g))
-                if len(year) == 1 and g.unit and score >= INFER_MIN_OVERLAP:
+                part = next((p[4:] for p in precise_periods(column)), "")
+                if part != asked_part:
+                    continue
+                if len(year) == 1 and g.unit and score >= INFER_MIN_OVERLAP and not synth[: g.start].endswith("增长"):
                     y = next(iter(year))
                     if score > found.get(y, (0.0,))[0]:
                         found[y] = (score, g, f"{synth[: g.start]}{column}{g.raw}[{n}]", metric_words(synth, g))
@@ -305,6 +352,9 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
             periods = governing_periods(hit.chunk, g.start) & set(years)
             scopes = passage_scopes(hit.chunk, g.start)
             if len(periods) != 1 or (q_scopes and scopes and not q_scopes & scopes):
+                continue
+            part = next((m.label[4:] for m in governing_mentions(hit.chunk, g.start) if m.label[:4].isdigit()), "")
+            if part.removesuffix("目标") != asked_part:
                 continue
             score = overlap(key, passage_context(text, g))
             span = next((s, e) for s, e in _clauses(text) if s <= g.start < e)

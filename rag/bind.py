@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 
 from rag.cite import sentence_spans, source_span
-from rag.dating import governing_mentions
+from rag.dating import governing_mentions, precise_periods
 from rag.entity import organisation_at
 from rag.grammar import _IDENTIFIER, _SENTENCE, _THRESHOLD, metric_words, passage_scopes
 from rag.numbers import extract_figures
@@ -37,7 +37,7 @@ _FORECAST = re.compile(r"预计|有望|将达|可望")
 _GROWTH = re.compile(r"增长|增速|增幅|下降|提高|提升|上升|回落")
 _CLAUSE = "，,；;。！？!?：:\n"
 # Bump when what a fact records changes: the index manifest records it, and a build re-binds.
-BIND_VERSION = "facts/2"
+BIND_VERSION = "facts/4"
 
 
 def fact_id(doc: str, start: int, end: int, raw: str) -> str:
@@ -146,7 +146,8 @@ def _qualifier(text: str, fig: Figure) -> str:
 def _table_facts(chunk: Chunk) -> Iterable[Fact]:
     for synth, g, periods, column in table_cells(chunk):
         label = synth[: g.start]
-        years = sorted(p for p in periods if p.isdigit())
+        # "2026年1—9月" is the year's first three quarters, not the year: the column's precise period.
+        years = sorted(precise_periods(column)) or sorted(p for p in periods if p.isdigit())
         kind = "target" if "目标" in column or "预期" in column else "actual"
         scope = chunk.scope
         yield Fact(

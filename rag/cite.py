@@ -207,8 +207,20 @@ def bigrams(text: str) -> set[str]:
 
 
 def overlap(query: set[str], text_grams: set[str]) -> float:
-    """Share of `query` found in `text_grams` (0 when `query` is empty)."""
-    return len(query & text_grams) / len(query) if query else 0.0
+    """Share of `query` found in `text_grams` (0 when `query` is empty). A one-character word (a clause's
+    whole metric: "奖" of "…，奖300万元") is found inside a longer one ("奖励").
+
+    >>> overlap({"奖"}, {"给予", "奖励"}), overlap({"奖", "金额"}, {"奖励"})
+    (1.0, 0.5)
+    """
+    if not query:
+        return 0.0
+    found = query & text_grams
+    singles = {q for q in query - found if len(q) == 1 and "\u4e00" <= q <= "\u9fff"}
+    if singles:
+        chars = set("".join(text_grams))
+        found = found | {q for q in singles if q in chars}
+    return len(found) / len(query)
 
 
 def source_offset(chunk: Chunk, i: int) -> int:

@@ -182,9 +182,10 @@ def _items(lines: list[_Line], *, joinable: bool) -> list[_Item]:
                 items.extend(rows)
                 i = j
                 continue
-        if _CELL_GAP.search(s):
+        single = not _CELL_GAP.search(s) and _single_spaced(lines, i)
+        if _CELL_GAP.search(s) or single:
             caption = next((it.heading for it in reversed(items) if it.kind == "heading"), "") if not cur else ""
-            rows, j = _parse_plain_table(lines, i, caption or "表")
+            rows, j = _parse_plain_table(lines, i, caption or "表", single)
             if rows:
                 flush()
                 items.extend(rows)
@@ -401,24 +402,35 @@ def _parse_table(lines: list[_Line], i: int) -> tuple[list[_Item], int]:
 _CELL_GAP = re.compile(r"\S(?:\t+|\s{2,})\S")
 
 
-def _cells(ln: _Line) -> list[tuple[int, int]]:
-    """(start, end) in the line of each cell of a plain-text table row (cells apart by a tab or 2+ spaces)."""
+def _single_spaced(lines: list[_Line], i: int) -> bool:
+    """Whether line `i` heads a table whose cells are apart by one space ("指标 2025年 2026年1—9月"): short
+    words with no clause punctuation, over a row of as many cells, all but the first of them values."""
+    head = lines[i].text.split()
+    if len(head) < 3 or len(lines[i].text) > 60 or _CLAUSE_PUNCT.search(lines[i].text) or i + 1 >= len(lines):
+        return False
+    row = lines[i + 1].text.split()
+    return len(row) == len(head) and all(re.fullmatch(_VALUE, v) for v in row[1:])
+
+
+def _cells(ln: _Line, single: bool = False) -> list[tuple[int, int]]:
+    """(start, end) in the line of each cell of a plain-text table row (cells apart by a tab or 2+ spaces;
+    by any space in a `single`-spaced table)."""
     out, pos = [], 0
-    for m in re.finditer(r"\t+|\s{2,}|$", ln.text):
+    for m in re.finditer(r"\s+|$" if single else r"\t+|\s{2,}|$", ln.text):
         if m.start() > pos:
             out.append((pos, m.start()))
         pos = m.end()
     return out
 
 
-def _parse_plain_table(lines: list[_Line], i: int, caption: str) -> tuple[list[_Item], int]:
+def _parse_plain_table(lines: list[_Line], i: int, caption: str, single: bool = False) -> tuple[list[_Item], int]:
     """A plain-text indicator table: a header row of column names, then rows ``<indicator>  <value>  <value>``
     (cells apart by a tab or two spaces). Returns the row items and the next line's index; ([], i) otherwise.
 
     Rows come out as the 表1 rows do (``<caption>｜<name column>：<name>｜<column>：<value>…``), so their
     cells are read as facts with the column's period and kind.
     """
-    head = _cells(lines[i])
+    head = _cells(lines[i], single)
     k = len(head) - 1
     if k < 1 or any(len(lines[i].text[a:b]) > 16 or _CLAUSE_PUNCT.search(lines[i].text[a:b]) for a, b in head):
         return [], i
@@ -427,7 +439,7 @@ def _parse_plain_table(lines: list[_Line], i: int, caption: str) -> tuple[list[_
     j = i + 1
     while j < len(lines):
         ln = lines[j]
-        cells = _cells(ln)
+        cells = _cells(ln, single)
         if len(cells) != k + 1 or not all(re.fullmatch(_VALUE, ln.text[a:b]) for a, b in cells[1:]):
             break
         name = [(c, ln.start + a) for a, c in enumerate(ln.text[: cells[0][1]])]

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from rag.numbers import extract_figures, same_figure
 from rag.types import Hit, Message
 
 _WS = re.compile(r"\s+")
@@ -21,6 +22,21 @@ _WS = re.compile(r"\s+")
 
 def squash(text: str) -> str:
     return _WS.sub("", text)
+
+
+def mentions(text: str, must: str) -> bool:
+    """`must` occurs in `text` (whitespace ignored); a figure also counts as stated in another notation of
+    the same value and unit: a reader takes "1.2万人" for "12000人".
+
+    >>> mentions("目标为1.2万人[1]。", "12000"), mentions("目标为12000人", "1.2万"), mentions("1200人", "12000")
+    (True, True, False)
+    """
+    if squash(must) in squash(text):
+        return True
+    wanted = extract_figures(must)
+    if len(wanted) != 1 or wanted[0].kind not in ("number", "comparison") or wanted[0].raw != squash(must):
+        return False
+    return any(same_figure(wanted[0], g) for g in extract_figures(text))
 
 
 def covered(evidence: Sequence[str], texts: Sequence[str]) -> bool:
@@ -119,7 +135,7 @@ def answer_metrics(
         a = pipeline.ask(it["question"], history) if history else pipeline.ask(it["question"])
         answerable = it.get("answerable", True)
         text = squash(a.answer)
-        correct = answerable and not a.refused and all(squash(m) in text for m in it.get("must_include", []))
+        correct = answerable and not a.refused and all(mentions(text, m) for m in it.get("must_include", []))
         cited_ids = {c.chunk_id for c in a.citations}
         # As for retrieval recall: evidence is quoted from the source file, so a cited passage covers it in
         # its cleaned text or in the exact source span it stands for (table rows are rebuilt, their source not).

@@ -142,6 +142,30 @@ def split_frame(fr: Frame) -> list[Frame]:
     return []
 
 
+def sub_questions(fr: Frame) -> list[Frame]:
+    """One frame per question of a several-question message ("…收入多少？税收占比多少？"), each with the
+    period and area the message names when it names none itself; [] for one question.
+
+    >>> [(f.metric, sorted(f.parts)) for f in sub_questions(frame("2026年1—9月收入多少？税收占比多少？"))]
+    [('收入', ['2026前三季度']), ('税收', ['2026前三季度'])]
+    """
+    texts = [t for t in re.split(r"(?<=[？?])", fr.text) if t.strip(" ？?")]
+    if len(texts) < 2:
+        return []
+    out = []
+    for t in texts:
+        sub = frame(t)
+        out.append(
+            replace(
+                sub,
+                periods=sub.periods or fr.periods,
+                parts=sub.parts or fr.parts,
+                scopes=sub.scopes or fr.scopes,
+            )
+        )
+    return out
+
+
 def asked_kind(question: str) -> str:
     """ "amount" when the question asks how much or how many, "day" which day, "time" when, "entity" who, which,
     where or what, else "".
@@ -165,6 +189,23 @@ def asked_kind(question: str) -> str:
     if _NAMES_DAY.search(question):
         return "day"
     return "time" if _NAMES_TIME.search(question) else "entity"
+
+
+def states_asked_part(fr: Frame, answer: str) -> bool:
+    """False when the question asks for part of a year (前三季度, 1—10月) and the answer dates its figures,
+    but never by that part: the full-year estimate and last year's total do not answer 前三季度.
+
+    >>> fr = frame("2026年前三季度GDP是多少？")
+    >>> states_asked_part(fr, "2025年GDP 1201.3亿元，预计2026年全年1272亿元[1]。")
+    False
+    >>> states_asked_part(fr, "2026年1—9月，GDP 930亿元[1]。"), states_asked_part(fr, "GDP 930亿元[1]。")
+    (True, True)
+    """
+    asked = {p for p in fr.parts if len(p) > 4 and p[:4].isdigit()}
+    if not asked:
+        return True
+    stated = precise_periods(strip_markers(answer))
+    return not stated or bool(stated & asked)
 
 
 def states_asked_kind(asks: str, sentence: str) -> bool:
@@ -246,20 +287,36 @@ def states_asked_metric(fr: Frame, answer: str) -> bool:
     False
     >>> states_asked_metric(frame("上半年一般公共预算收入有多少？"), "上半年，一般公共预算收入41.3亿元[1]。")
     True
+    >>> states_asked_metric(frame("2025年地区生产总值是多少？"), "研发投入占地区生产总值比重3.7%[1]。")
+    False
+    >>> states_asked_metric(frame("规上工业增加值是多少？"), "规模以上工业总产值1850亿元[1]。")
+    False
     """
     if fr.asks != "amount" or fr.unit or not fr.key:
         return True
-    return _states_for("", set(fr.key), answer)
+    # A percentage answers only a question about a rate or share: "占地区生产总值比重3.7%" is no GDP.
+    rates = bool(_ASKS_RATE.search(fr.text))
+    last = fr.metric.split()[-1] if fr.metric.split() else ""
+    return _states_for("", set(fr.key), answer, percent=rates, head=last[-2:] if len(last) > 2 else "")
 
 
-def _states_for(unit: str, key: set[str], answer: str) -> bool:
+# Words that ask for a rate, a share or a change: a percentage can answer these, not a stock or a flow.
+_ASKS_RATE = re.compile(r"增长|增速|增幅|下降|降幅|回落|上升|提高|提升|比重|占比|比例|率|百分|%|几成")
+
+
+def _states_for(unit: str, key: set[str], answer: str, percent: bool = True, head: str = "") -> bool:
+    """Whether a figure of `answer` in `unit` is stated for the metric `key`. `head`: the last two characters
+    of the asked metric's name, its measure word (增加值's 加值): a figure whose metric ends in another
+    measure word of the same kind (总产值's 产值) is of another metric, however many words they share."""
     plain = strip_markers(answer)
     for f in extract_figures(plain):
-        if f.kind == "year" or (unit and not _states_unit(unit, f.raw)):
+        if f.kind == "year" or (unit and not _states_unit(unit, f.raw)) or (f.kind == "percent" and not percent):
             continue
         if unit == "钱":
             return True  # "多少钱" names no metric: any amount of money answers it
         ctx = passage_context(plain, f) | claim_metric(plain, f)
+        if head and head not in ctx and any(len(g) == 2 and g[1] == head[1] for g in ctx):
+            continue
         if not ctx or max(overlap(key, ctx), overlap(ctx, key)) >= ASKED_METRIC_MIN:
             return True
     return False

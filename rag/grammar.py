@@ -24,7 +24,8 @@ import re
 from collections.abc import Sequence
 
 from rag.cite import bigrams, sentence_spans
-from rag.numbers import extract_figures
+from rag.numbers import extract_figures, same_unit
+from rag.period import strip_parts
 from rag.profile import active
 from rag.types import Chunk, Figure
 
@@ -56,7 +57,8 @@ def _alternation(words: Sequence[str]) -> re.Pattern[str]:
 
 # "有" is filler in 共有/拥有 but part of the metric in 有效 (有效高企, 有效发明专利).
 _FILLERS = re.compile(_alternation(_FILLER_WORDS).pattern.replace("|有|", "|有(?!效)|"))
-_GROWTH = _alternation(_GROWTH_WORDS)
+# "增加值" (value added) is a metric, not the verb 增加.
+_GROWTH = re.compile(_alternation(_GROWTH_WORDS).pattern.replace("增加", "增加(?!值)"))
 # "…了么" asks yes or no; "…是什么" / "怎么" end in 么 and ask what or how.
 _YES_NO = re.compile(r"(吗|吧|(?<![什怎这那多])么|对不对|是不是|是否|没有?|是这样|对吧)[？?。！!\s]*$")
 _HEARSAY = re.compile(r"^(?:我?听说|据说|有人说|网上说|传言|听人说)")
@@ -80,6 +82,7 @@ def core(text: str) -> str:
         text = text[: f.start] + " " * (f.end - f.start) + text[f.end :]
     text = active().strip_scopes(text, strong_only=True)
     text = active().plan_rx.sub(" ", text)
+    text = strip_parts(text)  # "前三季度实际使用外资": the period is compared apart from the metric
     text = re.sub(r"[\d.,%／/]+|[^\u4e00-\u9fffA-Za-z]", " ", text)
     return _FILLERS.sub(" ", text)
 
@@ -95,6 +98,41 @@ def metric_core(text: str) -> str:
 
 def _is_weak(core: str) -> bool:
     return not _GROWTH.sub(" ", core).strip()
+
+
+# "按可比价格计算", "按现价计算": how a figure was computed, no metric; a clause borrowing its metric skips it.
+_QUALIFIER = re.compile(r"\s*按[\u4e00-\u9fff]{1,8}(?:计算|口径|计)\s*")
+
+
+def _previous_clause(text: str, lo: int) -> tuple[int, int]:
+    """Bounds of the clause before the one starting at `lo`, a computation qualifier skipped.
+
+    >>> t = "实现地区生产总值27864.3亿元，按可比价格计算，比上年增长5.6%"
+    >>> a, b = _previous_clause(t, t.index("比上年")); t[a:b]
+    '实现地区生产总值27864.3亿元'
+    """
+    plo, _ = clause_bounds(text, lo - 1, lo - 1)
+    if plo > 0 and _QUALIFIER.fullmatch(text[plo : lo - 1]):
+        return _previous_clause(text, plo)
+    return plo, lo - 1
+
+
+_SHARE = re.compile(r"比重|占比|比例|[\u4e00-\u9fff]率")
+_CHANGE = re.compile(r"增长|增速|增幅|下降|降幅|回落|上升|提高|提升")
+
+
+def rate_kind(text: str, fig: Figure) -> str:
+    """What a percentage measures, read in its clause: "share" (比重, 占比, a 率), "change" (增长, 增速), or ''.
+
+    >>> t = "研发投入占地区生产总值比重达到4.26%，地区生产总值增长5.6%"
+    >>> [rate_kind(t, f) for f in extract_figures(t)]
+    ['share', 'change']
+    """
+    lo, _ = clause_bounds(text, fig.start, fig.end)
+    before = text[lo : fig.start]
+    if re.search(r"增长率|增速|增幅|降幅", before):
+        return "change"  # a rate of change, though it ends in 率
+    return "share" if _SHARE.search(before) else "change" if _CHANGE.search(before) else ""
 
 
 def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -138,8 +176,8 @@ def claim_metric(text: str, fig: Figure) -> set[str]:
     if suffix.strip():
         return bigrams(head(suffix))
     if lo > 0:  # "…1135.1亿元，同比增长6.3%": the metric is the previous clause's
-        plo, _ = clause_bounds(text, lo - 1, lo - 1)
-        prev = _GROWTH.sub(" ", core(text[plo : lo - 1]))
+        plo, phi = _previous_clause(text, lo)
+        prev = _GROWTH.sub(" ", core(text[plo:phi]))
         return bigrams(tail(prev))
     return set()
 
@@ -155,8 +193,8 @@ def passage_context(text: str, fig: Figure) -> set[str]:
     # Only a clause named by neither side borrows the one before ("…，同比增长6.3%"); in
     # "计划总投资额156.1亿元，10亿元以上签约项目6个" the 10亿元 is named by what follows it.
     if _is_weak(prefix) and _is_weak(core(_THRESHOLD.sub("", suffix))) and lo > 0:
-        plo, _ = clause_bounds(text, lo - 1, lo - 1)
-        ctx = core(text[plo : lo - 1]) + " " + ctx
+        plo, phi = _previous_clause(text, lo)
+        ctx = core(text[plo:phi]) + " " + ctx
     return bigrams(ctx)
 
 
@@ -172,8 +210,8 @@ def metric_words(text: str, fig: Figure) -> str:
     suffix = re.split(r"[、｜\d]", text[fig.end : hi], maxsplit=1)[0]
     words = tail(prefix, 20)  # "高新技术产业产值占规模以上工业总产值比重": shares are named at length
     if _is_weak(prefix) and _is_weak(core(_THRESHOLD.sub("", suffix))) and lo > 0:
-        plo, _ = clause_bounds(text, lo - 1, lo - 1)
-        words = tail(core(text[plo : lo - 1]), 10) + " " + words
+        plo, phi = _previous_clause(text, lo)
+        words = tail(core(text[plo:phi]), 10) + " " + words
     if not _GROWTH.sub(" ", words).strip():
         words += " " + head(core(suffix))
     return " ".join(words.split())
@@ -195,7 +233,7 @@ def same_measure(a: str, b: str) -> bool:
     return m.size >= 2 and x[: m.a] == y[: m.b]
 
 
-def scopes_in(text: str) -> set[str]:
+def scopes_in(text: str, home: str = "") -> set[str]:
     """Scope ids (from the domain profile) named in `text`; a name the profile's `not_after` words make a
     category (国家…: any national zone) names none.
 
@@ -203,7 +241,7 @@ def scopes_in(text: str) -> set[str]:
     ['city', 'zone']
     """
     # Strong names only: a bare city name inside another name ("临川数字港", 临川 a weak name) is no scope.
-    return active().scopes_named(text, strong_only=True)
+    return active().scopes_named(text, strong_only=True, home=home)
 
 
 def strip_scopes(text: str) -> str:
@@ -220,7 +258,7 @@ def passage_scopes(chunk: Chunk, pos: int) -> set[str]:
     text = chunk.text
     s_lo = max((text.rfind(ch, 0, pos) for ch in _SENTENCE), default=-1) + 1
     # Only what precedes the figure names its subject; a trailing "…彰显出甲市的韧性" is commentary.
-    own = scopes_in(text[s_lo:pos])
+    own = scopes_in(text[s_lo:pos], home=chunk.scope)  # "全市" in a prefecture's bulletin is the prefecture
     if own:
         return own
     if chunk.scope != "unknown":
@@ -253,7 +291,7 @@ def comparable(a: Figure, b: Figure) -> bool:
     classes = {"number": "n", "comparison": "n", "percent": "p", "year": "y", "rank": "r", "ratio": "q"}
     if classes[a.kind] != classes[b.kind]:
         return False
-    return a.unit == b.unit or not a.unit or not b.unit
+    return same_unit(a.unit, b.unit)
 
 
 def year_context(text: str, fig: Figure) -> set[str]:

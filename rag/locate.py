@@ -78,6 +78,9 @@ def locate(question: str, passages: Sequence[Hit]) -> str:
 TABLE_MIN_OVERLAP = 0.6  # share of the indicator name's bigrams the question must hold
 
 
+_HEADER_UNIT = re.compile(r"[（(]\s*([^\d（）()\s]{1,4})\s*[）)]\s*$")
+
+
 def table_cell(question: str, passages: Sequence[Hit]) -> str:
     """A plan table's value for the indicator and year the question asks, read from the row by code.
 
@@ -89,7 +92,7 @@ def table_cell(question: str, passages: Sequence[Hit]) -> str:
     >>> t = "表1 指标｜指标名称：孵化器和众创空间数（个）｜2020年完成值：140｜2025年目标值：176"
     >>> h = Hit(Chunk("c", "d.txt", "T", "", t, 0, len(t), kind="table_row"), 1.0)
     >>> table_cell("孵化器和众创空间数2025年的目标值是多少？", [h])
-    '表中“孵化器和众创空间数（个）”的2025年目标值为176[1]。'
+    '表中“孵化器和众创空间数（个）”的2025年目标值为176个[1]。'
     >>> table_cell("孵化器和众创空间数2023年是多少？", [h])
     ''
     """
@@ -105,10 +108,16 @@ def table_cell(question: str, passages: Sequence[Hit]) -> str:
         score = overlap(bigrams(indicator_label(name)), key)
         if score < TABLE_MIN_OVERLAP:
             continue
+        # A bare cell takes its unit from the indicator's header ("入驻企业（家）"): "140家" answers
+        # "多少家", a bare 140 states no count of anything.
+        unit = _HEADER_UNIT.search(name)
         for column, value in cells:
             if periods_in(column) & years and value.strip():
+                shown = value.strip()
+                if unit and re.fullmatch(r"[\d.,]+", shown):
+                    shown += unit.group(1)
                 text = Template(load_prompts("premise")["table_cell"]).substitute(
-                    name=name, column=column, value=value.strip(), n=n
+                    name=name, column=column, value=shown, n=n
                 )
                 if best is None or score > best[0]:
                     best = (score, text)

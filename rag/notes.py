@@ -21,7 +21,7 @@ from rag.cite import resolve_citations
 from rag.conflict import conflicts, name_conflicts
 from rag.frame import Frame
 from rag.prompt import load_prompts
-from rag.quote import nearest_other
+from rag.quote import extractive_answer, nearest_other
 from rag.slot_conflict import slot_conflicts
 from rag.types import Hit, Verification
 
@@ -50,9 +50,13 @@ def with_conflicts(fr: Frame, passages: Sequence[Hit], ver: Verification) -> Ver
 
 
 def refusal_with_nearest(question: Frame, passages: Sequence[Hit], ver: Verification) -> Verification:
-    """A refusal for one period/scope still tells what the documents give for another (still refused)."""
+    """A refusal for one period/scope still tells what the documents give for another (still refused); a
+    sentence of the asked period and area that does not answer is labelled as related, not as another's."""
     quote = nearest_other(question, passages)
-    return append_note(ver, passages, "refusal_nearest", quote=quote) if quote else ver
+    if not quote:
+        return ver
+    same = quote == extractive_answer(question, passages)  # it passes the asked period and area too
+    return append_note(ver, passages, "refusal_related" if same else "refusal_nearest", quote=quote)
 
 
 __all__ = ["append_note", "refusal_with_nearest", "with_conflicts"]

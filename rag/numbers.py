@@ -129,13 +129,16 @@ _PATTERN = re.compile(
   | (?P<pct_cn>百分之\s*(?P<pct_n>{_NUM}|{_CN_NUM}))
   | (?P<cnratio>(?P<den>{_CN_NUM})分之(?P<numr>{_CN_NUM}))
   | (?P<ratio>(?<![\d./])(?P<a>\d+)\s*/\s*(?P<b>\d+)(?![\d./]))
-  | (?P<num>(?:(?P<op>[<>≥≤]=?)\s*)?(?<![A-Za-z0-9_.])(?P<n>{_NUM})\s*(?P<mag>{_MAG_RE})?\s*(?P<unit>%|‰|{_UNIT_RE})?)
+  | (?P<num>(?:(?P<op>[<>≥≤]=?)\s*)?(?<![A-Za-z0-9_.])(?P<n>{_NUM})\s*(?:个(?=亿|万))?
+           (?P<mag>{_MAG_RE})?\s*(?P<unit>%|‰|{_UNIT_RE})?)
   | (?P<cn>(?<![零〇一二两三四五六七八九十百千万亿数几上])(?P<cn_n>{_CN_NUM})
-           (?P<cn_mag>{_MAG_RE})?(?P<cn_unit>{_UNIT_RE}))
+           (?:个(?=亿|万))?
+           (?:(?P<cn_mag>{_MAG_RE})?(?P<cn_unit>{_UNIT_RE})|(?P<cn_yi>亿)(?!级|[\u4e00-\u9fff]*?[元人件])))
     """,
     re.VERBOSE,
 )
 _OP_BEFORE = re.compile(rf"(?:{_OP_RE})\s*$")
+_MONTH_RANGE = re.compile(r"(?<![\d.])(?:1[0-2]|[1-9])\s*月?\s*(?:[-—–~]|至|到)\s*(?:1[0-2]|[1-9])\s*月")
 
 
 def normalize_digits(text: str) -> str:
@@ -191,11 +194,17 @@ def extract_figures(text: str) -> list[Figure]:
     [('50万台', 500000.0, '台'), ('32个', 32.0, '个'), ('10个百分点', 10.0, '百分点')]
     >>> [(f.raw, f.value) for f in extract_figures("突破千亿元级大关")]
     [('千亿元', 100000000000.0)]
+    >>> [f.raw for f in extract_figures("2026年1—9月，完成投资139.8亿元")]
+    ['2026年', '139.8亿元']
     """
     norm = normalize_digits(text)
+    # "1—9月", "1到10月份": the months a figure covers, a period, not two figures.
+    ranges = [(r.start(), r.end()) for r in _MONTH_RANGE.finditer(norm)]
     out: list[Figure] = []
     for m in _PATTERN.finditer(norm):
         fig = _figure(norm, m)
+        if fig is not None and any(a <= fig.start < b for a, b in ranges):
+            continue
         if fig is not None:
             out.append(Figure(text[fig.start : fig.end], fig.value, fig.unit, fig.start, fig.end, fig.kind, fig.op))
     return out
@@ -240,10 +249,13 @@ def _figure(text: str, m: re.Match[str]) -> Figure | None:
         value = cn_to_int(g["cn_n"])
         # A lone 一 is an article far more often than a count ("一批", "一个平台"), and a lone 千/百
         # without a magnitude is idiom ("千方百计"): neither is a figure worth checking.
-        if value is None or value == 1 or (g["cn_n"] in ("千", "百", "十") and not g["cn_mag"]):
+        if value is None or value == 1 or (g["cn_n"] in ("千", "百", "十") and not (g["cn_mag"] or g["cn_yi"])):
             return None
-        value = float(value * _MAGNITUDE.get(g["cn_mag"] or "", 1))
-        unit = _UNIT_ALIASES[g["cn_unit"]]
+        if g["cn_unit"] == "位" and text[end : end + 1] == "数":
+            return None  # "两位数增长": double digits, not two of anything
+        # "过千亿", "破百亿": hundreds of millions named by magnitude alone, the unit left to the context.
+        value = float(value * _MAGNITUDE.get(g["cn_mag"] or g["cn_yi"] or "", 1))
+        unit = _UNIT_ALIASES[g["cn_unit"]] if g["cn_unit"] else ""
         return Figure(raw, float(value), unit, start, end, "number", _op_before(text, start))
     return None
 
@@ -287,17 +299,18 @@ def same_figure(a: Figure, b: Figure) -> bool:
     """
     if _CLASSES[a.kind] != _CLASSES[b.kind]:
         return False
-    if a.unit != b.unit and a.unit and b.unit and not _generic_count(a.unit, b.unit):
+    if not same_unit(a.unit, b.unit):
         return False
     return _close(a.value, b.value)
 
 
 # 个 is the classifier any counted thing takes in speech: "10个车站" restates "10座车站", "3个项目" "3项项目".
-_COUNT_CLASSIFIERS = frozenset("个座家项名位所条台辆部艘架栋只头匹间处种款支批届次场")
+_COUNT_CLASSIFIERS = frozenset("个座家项名位所条台辆部艘架栋只头匹间处种款支批届次场人件")
 
 
-def _generic_count(a: str, b: str) -> bool:
-    return "个" in (a, b) and a in _COUNT_CLASSIFIERS and b in _COUNT_CLASSIFIERS
+def same_unit(a: str, b: str) -> bool:
+    """Units two figures can be compared in: equal, one unstated, or 个 for any counted thing ("600个研发人员")."""
+    return a == b or not a or not b or ("个" in (a, b) and a in _COUNT_CLASSIFIERS and b in _COUNT_CLASSIFIERS)
 
 
 def _close(x: float, y: float) -> bool:

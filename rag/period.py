@@ -48,6 +48,8 @@ _YEAR2 = re.compile(
     r"([0-3]\d)年(?!来|间|内|以来|以上|左右|多|的时间|期间|前|后)"
 )
 _PART_ALONE = re.compile(rf"(?<![\d年前第]){_PART}")
+# One month reported on its own ("9月当月", "9月份", "9月，…"): a period, not the months up to it.
+_ONE_MONTH = re.compile(rf"(?<![\d\-—–~至到月])({_MONTH})\s*月(?:份|当月|(?=[，,]))")
 _PART_THIS_YEAR = re.compile(rf"(?:今年|本年)(?:度)?{_PART}")
 # Five-year plans are named 十X五 or 第十X个五年; which exist, and their years, is the profile's.
 _PLAN = re.compile(rf"十([{_PLAN_CN}])五|第十([{_PLAN_CN}])个五年")
@@ -57,6 +59,23 @@ _TARGET_AFTER = re.compile(r"^\s*(年\s*)?(目标|目标值|末目标|要达到|
 
 _CN_MONTH = {c: n for n, c in enumerate("一二三四五六七八九十", 1)} | {"十一": 11, "十二": 12, "两": 2}
 _CUMULATIVE = {3: "一季度", 6: "上半年", 9: "前三季度", 12: ""}
+
+
+_ANY_PART = re.compile(rf"{_PART}|(?<![\d\-—–~至到])(?:{_MONTH})\s*月(?:份|当月)|当月")
+
+
+def strip_parts(text: str) -> str:
+    """`text` with every part of a year blanked ("前三季度", "1—9月", "9月当月"): periods, not metric words.
+
+    >>> strip_parts("前三季度实际使用外资")
+    '    实际使用外资'
+    """
+    return _ANY_PART.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def bare_part(text: str) -> re.Match[str] | None:
+    """The first part of a year `text` names without a year before it ("前三季度", "1-9月"); group 1 is the part."""
+    return _PART_ALONE.search(text)
 
 
 def part_label(part: str) -> str:
@@ -132,6 +151,15 @@ def period_mentions(text: str, report: str = "") -> list[Mention]:
         year = own[-1] if own else report_year or (before[-1] if before else "")
         part = part_label(m.group(1))
         found.append((m.start(), m.end(), f"{year}{part}" if year else part, False))
+    for m in _ONE_MONTH.finditer(text):
+        if any(a <= m.start() < b and label[4:] for a, b, label, _ in found):
+            continue  # "1—9月份" is the first three quarters, taken above
+        s_lo = max((text.rfind(ch, 0, m.start()) for ch in _SENT_END), default=-1) + 1
+        own = [y for a, y in years if s_lo <= a < m.start()]
+        year = own[-1] if own else report_year
+        n = m.group(1)
+        month = f"{int(n) if n.isdigit() else _CN_MONTH[n]}月"
+        found.append((m.start(), m.end(), f"{year}{month}" if year else month, False))
     for m in _PLAN.finditer(text):
         found.append((m.start(), m.end(), f"十{m.group(1) or m.group(2)}五", False))
     out = []
@@ -209,8 +237,11 @@ def detect_scope(text: str, carry: Scope = "unknown") -> Scope:
     """
     prof = active()
     order = prof.scope_ids()
-    strong = prof.scopes_named(text, strong_only=True)
-    weak = prof.scopes_named(text) - strong
+    # A generic word ("全市") names the area in force, else the one the text names first by name: in a
+    # prefecture's bulletin "全市" is the prefecture, in a zone's report it is the city around the zone.
+    home = carry if carry in order else prof.named_scope(text)
+    strong = prof.scopes_named(text, strong_only=True, home=home)
+    weak = prof.scopes_named(text, home=home) - strong
     if len(strong) > 1 and carry in strong:
         return carry
     if strong and carry in weak and all(order.index(s) > order.index(carry) for s in strong):

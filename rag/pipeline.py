@@ -144,7 +144,10 @@ class Pipeline:
                 n=premise.passage,
             )
         # "965亿元是哪一年的数据？": each quoted figure's period is read from the passage that states it.
-        by_code = by_code or locate(standalone, passages) or table_cell(standalone, passages)
+        # One table cell answers one indicator: "…加起来是多少？" asks for more than any cell states.
+        by_code = (
+            by_code or locate(standalone, passages) or (table_cell(standalone, passages) if not fr.operation else "")
+        )
         if not by_code and fr.operation == "trend":
             # "这几年怎么变化": the series the facts of the whole corpus state, each point cited.
             trend = trend_answer(fr, passages, *facts) if (facts := stored()) else Composed()

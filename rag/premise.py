@@ -24,6 +24,7 @@ from rag.grammar import (
     metric_core,
     passage_context,
     passage_scopes,
+    rate_kind,
     scopes_in,
     sentence_at,
     year_context,
@@ -54,6 +55,7 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
         if not metric:
             continue
         periods = q_periods - ({str(int(fig.value))} if fig.kind == "year" else set())
+        asked_rate = rate_kind(q, fig) if fig.kind == "percent" else ""
         best: tuple[float, bool, int, Figure, Chunk] | None = None
         for n, hit in enumerate(passages, start=1):
             chunk = hit.chunk
@@ -67,6 +69,8 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
             for g in extract_figures(chunk.text):
                 if not comparable(fig, g):
                     continue
+                if fig.kind == "percent" and {asked_rate, rate_kind(chunk.text, g)} == {"share", "change"}:
+                    continue  # a growth rate asserted is not held against a share of the same metric
                 ctx = year_context(chunk.text, g) if fig.kind == "year" else passage_context(chunk.text, g)
                 score = overlap(metric, ctx)
                 if score < METRIC_MIN_OVERLAP:

@@ -135,12 +135,22 @@ class Profile:
     def scope_label(self, scope_id: str) -> str:
         return next((s.label for s in self.scopes if s.id == scope_id), scope_id)
 
-    def scope_mentions(self, text: str, strong_only: bool = False) -> list[tuple[int, int, str]]:
-        """(start, end, scope id) of every mention, in order; a longer mention hides those inside it."""
+    def scope_mentions(self, text: str, strong_only: bool = False, home: str = "") -> list[tuple[int, int, str]]:
+        """(start, end, scope id) of every mention, in order; a longer mention hides those inside it.
+
+        A generic word several areas list ("全市" of a county-level city and of a prefecture) names the
+        document's own area, `home`, when that is one of them, else the first area listing it.
+
+        >>> p = Profile.from_dict({"scopes": [{"id": "c", "label": "临川市", "generic": ["全市"]},
+        ...                                   {"id": "p", "label": "江州市", "generic": ["全市"]}]})
+        >>> p.scope_mentions("全市"), p.scope_mentions("全市", home="p")
+        ([(0, 2, 'c')], [(0, 2, 'p')])
+        """
         rx = self._strong_rx if strong_only else self._scope_rx
+        order = {sid: i for i, sid in enumerate(rx)}
         found = sorted(
             ((m.start(), m.end(), sid) for sid, r in rx.items() for m in r.finditer(text) if m.end() > m.start()),
-            key=lambda t: (t[0], -(t[1] - t[0])),
+            key=lambda t: (t[0], -(t[1] - t[0]), t[2] != home, order[t[2]]),
         )
         out: list[tuple[int, int, str]] = []
         for a, b, sid in found:
@@ -149,9 +159,14 @@ class Profile:
             out.append((a, b, sid))
         return out
 
-    def scopes_named(self, text: str, strong_only: bool = False) -> set[str]:
-        """Scope ids `text` names."""
-        return {sid for _, _, sid in self.scope_mentions(text, strong_only)}
+    def scopes_named(self, text: str, strong_only: bool = False, home: str = "") -> set[str]:
+        """Scope ids `text` names (`home`: the document's own area, see `scope_mentions`)."""
+        return {sid for _, _, sid in self.scope_mentions(text, strong_only, home)}
+
+    def named_scope(self, text: str) -> str:
+        """The first area `text` names by one of its names (not a generic word, not a weak name); '' if none."""
+        generic = {w for s in self.scopes for w in s.generic}
+        return next((sid for a, b, sid in self.scope_mentions(text, strong_only=True) if text[a:b] not in generic), "")
 
     def strip_scopes(self, text: str, strong_only: bool = False) -> str:
         """`text` with every scope mention blanked (one space each)."""

@@ -14,6 +14,7 @@ import unicodedata
 from datetime import date
 
 from rag.numbers import extract_figures
+from rag.period import bare_part, part_label
 from rag.profile import active
 
 _cc = None
@@ -53,6 +54,8 @@ def normalize(question: str) -> str:
     q = active().fix_typos(q)
     # "24年" → "2024年": 2-digit years are how people type, 4-digit how documents write.
     q = re.sub(r"(?<![\d.])([12]\d)年", lambda m: f"20{m.group(1)}年", q)
+    # "第一次突破" is how people say it, "首次突破" how documents do (a first occasion is no ranking).
+    q = q.replace("第一次", "首次")
     return re.sub(r"\s+", " ", q).strip()
 
 
@@ -64,12 +67,28 @@ _LATEST = re.compile(r"最新|现在|目前|如今|当前|眼下|最近")
 
 
 def resolve_relative(question: str, today: date) -> str:
-    """`question` with relative years written out as the year they mean on `today`.
+    """`question` with relative years written out as the year they mean on `today`. A part of a year the
+    question names with no year at all ("1-9月规上工业总产值多少？") is the latest one that has ended.
 
     >>> resolve_relative("去年X区GDP多少？今年前三季度呢？", date(2026, 11, 24))
     '2025年X区GDP多少？2026年前三季度呢？'
+    >>> resolve_relative("1-9月GDP多少？", date(2026, 11, 24)), resolve_relative("前三季度GDP多少？", date(2026, 8, 1))
+    ('2026年1-9月GDP多少？', '2025年前三季度GDP多少？')
     """
-    return _RELATIVE.sub(lambda m: f"{today.year + _OFFSET[m.group(1)]}年", question)
+    out = _RELATIVE.sub(lambda m: f"{today.year + _OFFSET[m.group(1)]}年", question)
+    if re.search(r"(?:19|20)\d{2}|十[一二三四五六]五", out):
+        return out
+    m = bare_part(out)
+    if not m:
+        return out
+    # The months the part runs to: it has ended this year once that month is over.
+    label = part_label(m.group(1))
+    ends = {"一季度": 3, "上半年": 6, "二季度": 6, "前三季度": 9, "三季度": 9}.get(label)
+    if ends is None:
+        last = re.search(r"(\d+)月$", label)
+        ends = int(last.group(1)) if last else 12
+    year = today.year if today.month > ends else today.year - 1
+    return f"{out[: m.start()]}{year}年{out[m.start() :]}"
 
 
 def asks_latest(question: str) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from rag.cite import bigrams, overlap, sentence_spans, strip_markers, unquoted, with_cites
 from rag.dating import governing_periods, part_fits, periods_in
 from rag.entity import names, subject
-from rag.frame import Frame, as_frame, states_asked_kind, states_unit_for
+from rag.frame import Frame, as_frame, states_asked_kind, states_asked_metric, states_asked_part, states_unit_for
 from rag.grammar import _SENTENCE, passage_context, passage_scopes
 from rag.numbers import extract_figures
 from rag.query import defines_bonus, exact_bonus
@@ -80,6 +80,8 @@ def extractive_answer(
                 continue  # the question quotes a term: only a sentence naming it can answer
             if strict and not states_asked_kind(fr.asks, sent):
                 continue  # "多少" answered by a sentence with no amount answers nothing
+            if strict and not (states_asked_part(fr, sent) and states_asked_metric(fr, sent)):
+                continue  # the whole year's figure for 前三季度, a share for an amount: the bar answers meet
             # The threshold counts word overlap and a definition of the quoted term; exact matches
             # (figures, long shared runs) only rank, so they never turn a refusal into a quote.
             # "该项目总投资42亿元": a sentence that refers back is about what the sentence before it names.

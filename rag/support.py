@@ -78,6 +78,8 @@ def _check_in_passage(
             if claim_periods and periods and not claim_periods & periods:
                 return "period"
             return "" if not claim_scopes or chunk.scope == "unknown" or chunk.scope in claim_scopes else "scope"
+    if fig.kind == "rank" and fig.value == 1 and fig.unit == "次" and "首次" in chunk.text:
+        return ""  # 第一次 is 首次: an occasion, stated in words
     occurrences = [g for g in extract_figures(chunk.text) if same_figure(fig, g)]
     if fig.kind == "year":
         return "" if occurrences or str(int(fig.value)) in chunk_periods(chunk) else "not_found"
@@ -119,13 +121,17 @@ def _date_at(text: str, fig: Figure) -> str:
     >>> t = "2024年10月开工，1月9日上市，历时3个月"
     >>> [_date_at(t, f) for f in extract_figures(t) if f.kind != "year"]
     ['2024年10月', '1月9日', '1月9日', '']
+    >>> _date_at("9月当月完成产值", extract_figures("9月当月完成产值")[0])
+    '9月'
+
     """
     if fig.unit not in ("月", "日") or fig.raw.endswith("个月"):
         return ""
     for m in _DATE.finditer(text):
         if m.start() <= fig.start < m.end() and ("年" in m.group(0) or "日" in m.group(0)):
             return re.sub(r"\s", "", m.group(0))
-    return ""
+    # A month alone ("9月当月") names a month, not a count of months: the passage must name it too.
+    return re.sub(r"\s", "", fig.raw) if fig.unit == "月" else ""
 
 
 def _derived(fig: Figure, figs: Sequence[Figure], ok: Sequence[bool]) -> bool:

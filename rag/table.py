@@ -27,8 +27,9 @@ def table_row(chunk: Chunk) -> tuple[str, list[tuple[str, str]]]:
 
 
 def indicator_label(name: str) -> str:
-    """An indicator name without its bracketed unit: "孵化器数（个）" → "孵化器数"."""
-    return re.sub(r"[（(][^（()）]*[）)]", "", name)
+    """An indicator name without its bracketed unit, nor the "其中：" that indents a row under the one above:
+    "孵化器数（个）" → "孵化器数", "其中：电子信息产业产值（亿元）" → "电子信息产业产值"."""
+    return re.sub(r"^\s*其中\s*[：:]\s*|[（(][^（()）]*[）)]", "", name)
 
 
 def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str], str]]:
@@ -40,16 +41,32 @@ def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str], str]]:
     >>> t = "表1 指标｜指标名称：海内外高层次人才（万人）｜2020年完成值：4.5｜2025年目标值：6.2"
     >>> [(s, f.raw, sorted(p)) for s, f, p, _ in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
     [('海内外高层次人才4.5万人', '4.5万人', ['2020']), ('海内外高层次人才6.2万人', '6.2万人', ['2025'])]
+
+    A column that names no period ("同比增长(%)") is the change of the period column before it:
+    >>> t = "主要指标｜指标：实际使用外资（亿美元）｜2026年1—9月：2.53｜同比增长(%)：11.5"
+    >>> [(s, c) for s, _, _, c in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
+    [('实际使用外资2.53亿美元', '2026年1—9月'), ('实际使用外资同比增长11.5%', '2026年1—9月')]
     """
     name, cells = table_row(chunk)
-    unit = re.search(r"[（(]([^（()）]*)[）)]$", name)
+    unit = _UNIT.search(name)
     label = indicator_label(name)
     out = []
+    last: tuple[set[str], str] = (set(), "")
     for column, value in cells:
-        synth = label + value + (unit.group(1) if unit else "")
+        periods, own = periods_in(column), _UNIT.search(column)
+        if periods or not last[1]:
+            last = (periods, column)
+            synth = label + value + (unit.group(1) if unit else "")
+        else:
+            # "同比增长(%)" after "2026年1—9月": the change of that period's value, in the column's own unit.
+            synth = label + indicator_label(column) + value + (own or unit).group(1) if (own or unit) else label + value
+            periods, column = last
         for g in [g for g in extract_figures(synth) if g.start >= len(label)][:1]:
-            out.append((synth, g, periods_in(column), column))
+            out.append((synth, g, periods, column))
     return out
+
+
+_UNIT = re.compile(r"[（(]([^（()）]*)[）)]$")
 
 
 _TARGET_COLUMN = re.compile(r"目标|预期|规划|计划")

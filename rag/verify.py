@@ -55,7 +55,9 @@ from rag.frame import (
     split_frame,
     states_asked_kind,
     states_asked_metric,
+    states_asked_part,
     states_unit_for,
+    sub_questions,
 )
 from rag.grammar import core, expand, is_yes_no
 from rag.numbers import extract_figures, same_figure
@@ -139,6 +141,8 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
         said_refusal, kept = True, []
     if kept and not yes_no and not states_asked_metric(fr, "".join(kept)):
         said_refusal, kept = True, []  # true figures of another metric answer another question
+    if kept and not yes_no and not states_asked_part(fr, "".join(kept)):
+        said_refusal, kept = True, []  # the whole year's and last year's figures do not answer 前三季度
     if kept and not yes_no and fr.asks in ("time", "day") and not states_asked_kind(fr.asks, "".join(kept)):
         said_refusal, kept = True, []  # "发售日期" answered with a month, "何时" with no date at all
     unknown = absent_terms(question, passages)
@@ -161,6 +165,11 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
             # "全市和全区分别是多少？" answered for one of them: the other's quote completes it.
             each = [extractive_answer(f, passages) for f in split_frame(fr)]
             out += "".join(dict.fromkeys(q for q in each if q and not _shares_figure(q, out)))
+            # "…收入多少？税收占比多少？" answered for one question: the other's quote completes it.
+            for sub in sub_questions(fr):
+                if sub.asks == "amount" and not states_asked_metric(sub, out):
+                    quote = extractive_answer(sub, passages)
+                    out += quote if quote and not _shares_figure(quote, out) else ""
     else:
         min_score = REFUSAL_OVERRIDE_MIN_SCORE if said_refusal and not unsupported else EXTRACTIVE_MIN_SCORE
         if no_quote or (yes_no and said_refusal and not unsupported):

@@ -143,3 +143,25 @@ def test_a_change_is_never_computed_between_a_measure_and_a_narrower_one():
     part = text_hit("2025年，昆山高新区储能领域发明专利授权64件。", periods=("2025",), doc="u.txt")
     assert infer("高新区2025年的发明专利授权比2024年多了多少件？", [whole, part]) == ""
     assert not same_measure("新增高新技术企业", "高新技术企业") and same_measure("实际使用外资", "实际使用外资")
+
+
+def test_a_change_takes_both_operands_for_the_same_part_of_their_years():
+    """"比去年同期多多少" over a 1—9月 figure: last year's whole-year total is no operand, the same months are."""
+    q = "2026年前三季度实际使用外资比2025年同期多了多少亿美元？"
+    whole = text_hit("2025年，全区实际使用外资3.06亿美元。", periods=("2025",))
+    now = text_hit("2026年1—9月，全区实际使用外资2.53亿美元，同比增长11.5%。", periods=("2026",))
+    assert infer(q, [whole, now]) == ""
+    same = text_hit("2025年1—9月，全区实际使用外资2.27亿美元。", periods=("2025",))
+    assert infer(q, [whole, now, same]).endswith("2.53亿美元 − 2.27亿美元 = 0.26亿美元。")
+
+
+def test_a_sum_takes_the_asked_periods_operands_of_each_named_thing():
+    from rag.arith import derive
+
+    answer = (
+        "2025年电子信息产业产值1032.4亿元；2026年1—9月电子信息产业产值792.6亿元[1]。"
+        "2025年装备制造产业产值618.7亿元；2026年1—9月装备制造产业产值463.9亿元[2]。"
+    )
+    q = "2026年前三季度电子信息和装备制造两大产业产值加起来是多少？"
+    assert derive(q, answer).endswith("792.6亿元 + 463.9亿元 = 1256.5亿元。")
+    assert derive("地区生产总值和工业总产值加起来是多少？", "地区生产总值965亿元，工业总产值1720亿元。") == ""

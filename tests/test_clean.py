@@ -207,3 +207,32 @@ def test_english_wrap_keeps_a_space_and_numbers_never_merge() -> None:
     (sec,) = clean(_doc(src))
     assert sec.text == "通过IEC 61215和Micro LED认证，指标3.7 4.5不合并，研发占GDP比重4.5%。"
     assert src[sec.offsets[sec.text.index("Micro LED") + 5]] == "\n"  # the added space stands on the wrap
+
+
+def test_a_single_spaced_indicator_table_becomes_rows_with_a_change_column():
+    """A plain-text table whose cells are one space apart, with a "同比增长(%)" column that names no period, is
+    read row by row; the change column is the change of the period column before it, in percent."""
+    from rag.table import row_sentence
+    from rag.types import Chunk
+
+    text = (
+        "一、总体情况\n\n前三季度，经济运行稳中有进。\n\n主要指标情况\n\n"
+        "指标 2025年 2026年1—9月 同比增长(%)\n"
+        "地区生产总值（亿元） 1196.8 911.4 5.8\n"
+        "其中：电子信息产业产值（亿元） 1032.4 792.6 8.3\n"
+        "实际使用外资（亿美元） 3.06 2.53 11.5\n"
+    )
+    rows = [s for s in clean(_doc(text)) if s.kind == "table_row"]
+    assert len(rows) == 3
+    chunk = Chunk("c", "x.txt", "T", "", rows[2].text, 0, len(rows[2].text), kind="table_row")
+    assert row_sentence(chunk) == (
+        "2025年实际使用外资3.06亿美元；2026年1—9月实际使用外资2.53亿美元；2026年1—9月实际使用外资同比增长11.5%"
+    )
+    # "其中：" indents a row under the one above; it is no part of the indicator's name.
+    sub = Chunk("c", "x.txt", "T", "", rows[1].text, 0, len(rows[1].text), kind="table_row")
+    assert row_sentence(sub).startswith("2025年电子信息产业产值1032.4亿元")
+
+
+def test_a_sentence_with_single_spaces_is_not_a_table():
+    rows = [s for s in clean(_doc("一、情况\n\n全区 实现 地区生产总值 增长\n全年 1196.8 亿元 稳定\n")) if s.kind == "table_row"]
+    assert rows == []

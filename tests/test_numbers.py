@@ -121,6 +121,7 @@ MODULES = [
     "rag.chunk",
     "rag.clean",
     "rag.bm25",
+    "rag.evaluate",
 ]
 
 

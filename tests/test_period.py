@@ -104,3 +104,21 @@ def test_labels_are_well_formed(text: str) -> None:
     for label in detect_periods(text, context="2025年"):
         assert LABEL.match(label), label
     assert detect_scope(text) in ("zone", "city", "unknown")
+
+
+def test_a_generic_area_word_names_the_documents_own_area():
+    """"全市" in a prefecture's bulletin is the prefecture; in a zone's report it is the city around the zone."""
+    _, bulletin = doc_defaults("苏州市2025年国民经济和社会发展统计公报\n2025年，全市实现地区生产总值27864.3亿元。")
+    assert bulletin == "prefecture"
+    assert detect_scope("年末全市有效高新技术企业18624家", carry="prefecture") == "prefecture"
+    assert detect_scope("年末全市有效高新技术企业18624家", carry="zone") == "city"
+
+
+def test_a_month_reported_alone_is_its_own_period_not_the_quarters():
+    from rag.dating import part_fits
+    from rag.types import Chunk
+
+    t = "前三季度，完成规上工业总产值1364.7亿元。9月当月完成规上工业总产值163.2亿元。"
+    c = Chunk("c", "d", "T", "", t, 0, len(t), report="2026前三季度")
+    assert part_fits({"2026前三季度"}, c, t.index("1364.7"))
+    assert not part_fits({"2026前三季度"}, c, t.index("163.2"))

@@ -435,3 +435,26 @@ def test_a_quoted_name_binds_the_figure_to_its_own_sentence():
         "龙腾光电、好孩子儿童用品、丘钛微电子、国显光电4家企业入选“2020江苏省百强创新型企业”榜单[1]。", [lists], q
     )
     assert "龙腾光电" in right.text and not right.fallback
+
+
+def test_an_asserted_growth_rate_is_held_against_the_growth_not_a_share():
+    """"GDP增速是6.2%吗？": the 5.6% growth (its metric named before "按可比价格计算") answers it, not the
+    share of GDP that R&D spending is."""
+    gdp = text_hit("全年全市实现地区生产总值27864.3亿元，按可比价格计算，比上年增长5.6%。", scope="prefecture")
+    share = text_hit("全年全社会研发投入占地区生产总值比重达到4.26%。", scope="prefecture")
+    found = check_premise("苏州市2025年地区生产总值增速是6.2%吗？", [share, gdp])
+    assert found is not None and not found.agrees and found.source == "5.6%"
+
+
+def test_a_whole_year_figure_does_not_answer_a_part_of_the_year():
+    hit = text_hit("2025年全区实现地区生产总值1201.3亿元；预计2026年全年实现地区生产总值1272亿元左右。")
+    ver = verify(
+        "2025年地区生产总值1201.3亿元，预计2026年全年1272亿元[1]。", [hit], "2026年前三季度高新区地区生产总值是多少？"
+    )
+    assert ver.refused or "1272" not in ver.text
+
+
+def test_a_percentage_does_not_answer_an_amount_of_another_kind():
+    hit = text_hit("2020年全社会研发投入占地区生产总值比重3.7%。", scope="city")
+    ver = verify("2020年研发投入占地区生产总值比重3.7%[1]。", [hit], "昆山市2020年地区生产总值是多少？")
+    assert ver.refused or "3.7%" not in ver.text
