@@ -24,7 +24,9 @@ from rag.grammar import (
     head,
     is_yes_no,
     metric_core,
+    metric_words,
     passage_context,
+    rate_kind,
     scopes_in,
     tail,
 )
@@ -61,6 +63,7 @@ class Frame:
     asks: str  # the kind of answer asked: "amount" (多少), "time" (何时), "day", "entity" (谁, 哪家) or ""
     latest: bool  # 现在/最新 with no period named
     metric: str  # the words naming what is measured (no scopes, figures, question words or words of change)
+    whole: str = ""  # "进出口总额中出口多少": the total the asked metric is a part of, whose figure is no answer
 
 
 def frame(question: str) -> Frame:
@@ -83,7 +86,23 @@ def frame(question: str) -> Frame:
         asks=asked_kind(question),
         latest=asks_latest(question),
         metric=asked_metric(question),
+        whole=part_of(question),
     )
+
+
+# "其中出口多少", "进出口总额中出口多少": a part of a total is asked; the total's own figure answers nothing.
+_PART_OF = re.compile(r"([\u4e00-\u9fff]{2,}?(?:总额|总量|总数|总值|总产值|合计|总计|收入|产值))(?:当)?中|其中")
+
+
+def part_of(question: str) -> str:
+    """The metric words of the total a question asks a part of ('' when it asks no part; "其中" names it only
+    in the sentence before, which a follow-up's rewrite puts in front).
+
+    >>> part_of("2026年前三季度外贸进出口总额中出口多少？"), part_of("其中出口多少？"), part_of("出口多少？")
+    ('外贸进出口总额', '', '')
+    """
+    m = _PART_OF.search(without_periods(question))
+    return metric_core(m.group(1)).replace(" ", "") if m and m.group(1) else ""
 
 
 def asked_metric(question: str) -> str:
@@ -294,29 +313,35 @@ def states_asked_metric(fr: Frame, answer: str) -> bool:
     """
     if fr.asks != "amount" or fr.unit or not fr.key:
         return True
-    # A percentage answers only a question about a rate or share: "占地区生产总值比重3.7%" is no GDP.
-    rates = bool(_ASKS_RATE.search(fr.text))
+    # A share answers only a question about a share: "占地区生产总值比重3.7%" is no GDP.
+    rates = bool(_ASKS_SHARE.search(fr.text))
     last = fr.metric.split()[-1] if fr.metric.split() else ""
-    return _states_for("", set(fr.key), answer, percent=rates, head=last[-2:] if len(last) > 2 else "")
+    head = last[-2:] if len(last) > 2 else ""
+    return _states_for("", set(fr.key), answer, percent=rates, head=head, whole=fr.whole)
 
 
-# Words that ask for a rate, a share or a change: a percentage can answer these, not a stock or a flow.
-_ASKS_RATE = re.compile(r"增长|增速|增幅|下降|降幅|回落|上升|提高|提升|比重|占比|比例|率|百分|%|几成")
+# Words that ask for a share: a percentage stated as a share of something ("占…比重") answers only these.
+_ASKS_SHARE = re.compile(r"比重|占比|比例|占|份额|率|百分之几|几成")
 
 
-def _states_for(unit: str, key: set[str], answer: str, percent: bool = True, head: str = "") -> bool:
-    """Whether a figure of `answer` in `unit` is stated for the metric `key`. `head`: the last two characters
+def _states_for(unit: str, key: set[str], answer: str, percent: bool = True, head: str = "", whole: str = "") -> bool:
+    """Whether a figure of `answer` in `unit` is stated for the metric `key` (a share only when `percent`: the
+    question asks for one). `head`: the last two characters
     of the asked metric's name, its measure word (增加值's 加值): a figure whose metric ends in another
     measure word of the same kind (总产值's 产值) is of another metric, however many words they share."""
     plain = strip_markers(answer)
     for f in extract_figures(plain):
-        if f.kind == "year" or (unit and not _states_unit(unit, f.raw)) or (f.kind == "percent" and not percent):
+        if f.kind == "year" or (unit and not _states_unit(unit, f.raw)):
+            continue
+        if f.kind == "percent" and not percent and rate_kind(plain, f) == "share":
             continue
         if unit == "钱":
             return True  # "多少钱" names no metric: any amount of money answers it
         ctx = passage_context(plain, f) | claim_metric(plain, f)
         if head and head not in ctx and any(len(g) == 2 and g[1] == head[1] for g in ctx):
             continue
+        if whole and whole in metric_words(plain, f).replace(" ", ""):
+            continue  # the total's figure, when a part of it is asked
         if not ctx or max(overlap(key, ctx), overlap(ctx, key)) >= ASKED_METRIC_MIN:
             return True
     return False

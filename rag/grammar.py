@@ -300,7 +300,7 @@ def year_context(text: str, fig: Figure) -> set[str]:
     lo, hi = clause_bounds(text, fig.start, fig.end)
     s_lo = max((text.rfind(ch, 0, fig.start) for ch in _SENTENCE), default=-1) + 1
     s_hi = min([i for i in (text.find(ch, fig.end) for ch in _SENTENCE) if i != -1] or [len(text)])
-    if sum(f.kind == "year" for f in extract_figures(text[s_lo:s_hi])) == 1:
+    if sum(f.kind == "year" for f in extract_figures(text[s_lo:s_hi])) <= 1:  # a date of no year stated: 0
         lo, hi = s_lo, s_hi
     return bigrams(_expand_verbs(core(text[lo : fig.start]) + " " + core(text[fig.end : hi])))
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from string import Template
 
 from rag.cite import bigrams, overlap, sentence_spans
-from rag.dating import governing_periods, periods_in
+from rag.dating import governing_periods, periods_in, precise_periods
 from rag.frame import question_key
 from rag.grammar import passage_context
 from rag.numbers import extract_figures, same_figure
@@ -78,6 +78,7 @@ def locate(question: str, passages: Sequence[Hit]) -> str:
 TABLE_MIN_OVERLAP = 0.6  # share of the indicator name's bigrams the question must hold
 
 
+_SHARE_ASKED = re.compile(r"比重|占比|比例")
 _HEADER_UNIT = re.compile(r"[（(]\s*([^\d（）()\s]{1,4})\s*[）)]\s*$")
 
 
@@ -99,28 +100,39 @@ def table_cell(question: str, passages: Sequence[Hit]) -> str:
     years = {p for p in periods_in(question) if p.isdigit()}
     if len(years) != 1:
         return ""
+    share = _SHARE_ASKED.search(question)
     key = question_key(question)
+    asked = precise_periods(question)
     best: tuple[float, str] | None = None
     for n, hit in enumerate(passages, start=1):
         if hit.chunk.kind != "table_row":
             continue
         name, cells = table_row(hit.chunk)
         score = overlap(bigrams(indicator_label(name)), key)
-        if score < TABLE_MIN_OVERLAP:
-            continue
+        if score < TABLE_MIN_OVERLAP or (share and share.group(0) not in name):
+            continue  # "…占全市的比重多少？" is no cell of the indicator whose share is asked
         # A bare cell takes its unit from the indicator's header ("入驻企业（家）"): "140家" answers
         # "多少家", a bare 140 states no count of anything.
         unit = _HEADER_UNIT.search(name)
-        for column, value in cells:
-            if periods_in(column) & years and value.strip():
-                shown = value.strip()
-                if unit and re.fullmatch(r"[\d.,]+", shown):
-                    shown += unit.group(1)
-                text = Template(load_prompts("premise")["table_cell"]).substitute(
-                    name=name, column=column, value=shown, n=n
-                )
-                if best is None or score > best[0]:
-                    best = (score, text)
+        for i, (column, value) in enumerate(cells):
+            if not (periods_in(column) & years and value.strip()):
+                continue
+            if asked and precise_periods(column) and not precise_periods(column) & asked:
+                continue  # the 1—9月 column does not answer for the whole year, nor the year's for 1—9月
+            shown = value.strip()
+            if unit and re.fullmatch(r"[\d.,]+", shown):
+                shown += unit.group(1)
+            # The columns after it that name no period ("同比增长(%)") state its change: said with it.
+            for other, change in cells[i + 1 :]:
+                if periods_in(other) or not change.strip():
+                    break
+                own = _HEADER_UNIT.search(other)
+                shown += f"，{indicator_label(other)}{change.strip()}{own.group(1) if own else ''}"
+            text = Template(load_prompts("premise")["table_cell"]).substitute(
+                name=name, column=column, value=shown, n=n
+            )
+            if best is None or score > best[0]:
+                best = (score, text)
     return best[1] if best else ""
 
 

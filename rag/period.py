@@ -48,8 +48,9 @@ _YEAR2 = re.compile(
     r"([0-3]\d)年(?!来|间|内|以来|以上|左右|多|的时间|期间|前|后)"
 )
 _PART_ALONE = re.compile(rf"(?<![\d年前第]){_PART}")
-# One month reported on its own ("9月当月", "9月份", "9月，…"): a period, not the months up to it.
-_ONE_MONTH = re.compile(rf"(?<![\d\-—–~至到月])({_MONTH})\s*月(?:份|当月|(?=[，,]))")
+# One month reported on its own ("9月当月", "9月份"): a period, not the months up to it. A bare "9月，" is
+# more often an event's date in news than a reporting period, and is left to the sentence's year.
+_ONE_MONTH = re.compile(rf"(?<![\d\-—–~至到月])({_MONTH})\s*月(?:份|当月)")
 _PART_THIS_YEAR = re.compile(rf"(?:今年|本年)(?:度)?{_PART}")
 # Five-year plans are named 十X五 or 第十X个五年; which exist, and their years, is the profile's.
 _PLAN = re.compile(rf"十([{_PLAN_CN}])五|第十([{_PLAN_CN}])个五年")
@@ -157,9 +158,10 @@ def period_mentions(text: str, report: str = "") -> list[Mention]:
         s_lo = max((text.rfind(ch, 0, m.start()) for ch in _SENT_END), default=-1) + 1
         own = [y for a, y in years if s_lo <= a < m.start()]
         year = own[-1] if own else report_year
+        if not year:
+            continue  # a month of no known year dates nothing that can be compared
         n = m.group(1)
-        month = f"{int(n) if n.isdigit() else _CN_MONTH[n]}月"
-        found.append((m.start(), m.end(), f"{year}{month}" if year else month, False))
+        found.append((m.start(), m.end(), f"{year}{int(n) if n.isdigit() else _CN_MONTH[n]}月", False))
     for m in _PLAN.finditer(text):
         found.append((m.start(), m.end(), f"十{m.group(1) or m.group(2)}五", False))
     out = []

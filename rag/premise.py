@@ -66,7 +66,8 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
                 if cand is not None and (best is None or cand[0] > best[0]):
                     best = cand
                 continue
-            for g in extract_figures(chunk.text):
+            days = _dated_days(chunk) if fig.kind == "year" else []
+            for g in extract_figures(chunk.text) + days:
                 if not comparable(fig, g):
                     continue
                 if fig.kind == "percent" and {asked_rate, rate_kind(chunk.text, g)} == {"share", "change"}:
@@ -75,6 +76,8 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
                 score = overlap(metric, ctx)
                 if score < METRIC_MIN_OVERLAP:
                     continue
+                if g in days and overlap(_event(q, fig), ctx) < METRIC_MIN_OVERLAP:
+                    continue  # a day of the same subject dates the asserted event only when it names that event
                 if fig.kind != "year":
                     gp = governing_periods(chunk, g.start)
                     if periods and gp and not (periods & gp):
@@ -93,6 +96,27 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
             found.append(PremiseCheck(claimed=fig.raw, agrees=agrees, source=g.raw, passage=n, sentence=sentence))
     # One wrong figure makes the premise wrong: "1.71平方米组件效率是28.36%吗" agrees on 1.71平方米 only.
     return next((f for f in found if not f.agrees), found[0] if found else None)
+
+
+def _dated_days(chunk: Chunk) -> list[Figure]:
+    """Dates a passage gives without their year ("11月18日上午…开工"), as the year its reporting period
+    gives them: what a "是明年才开工吧？" premise is held against. The span is the date's own."""
+    text, out = chunk.text, []
+    for m in _DAY.finditer(text):
+        years = {p for p in governing_periods(chunk, m.start()) if p.isdigit()}
+        if len(years) == 1 and not re.match(r"\s*年", text[max(0, m.start() - 2) : m.start()][-1:] or " "):
+            y = next(iter(years))
+            out.append(Figure(f"{y}年{m.group(0)}", float(y), "年", m.start(), m.end(), "year"))
+    return out
+
+
+def _event(question: str, fig: Figure) -> set[str]:
+    """Bigrams of what a question says happened in the year it asserts: the words after it ("才开工")."""
+    _, hi = clause_bounds(question, fig.start, fig.end)
+    return bigrams(metric_core(question[fig.end : hi]))
+
+
+_DAY = re.compile(r"(?<![\d年])(?:1[0-2]|[1-9])月(?:[1-3]\d|[1-9])日")
 
 
 def _asserted_metric(question: str, fig: Figure) -> set[str]:

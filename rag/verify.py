@@ -26,7 +26,9 @@ left, a quote that answers the question (`rag.quote`) stands in, and failing tha
 ...           text="2024年,全区固定资产投资175.1亿元,同比增长5.6%。")
 >>> v = verify("2024年全区固定资产投资175.1亿元[1]。同比增长7.6%[1]。", [Hit(chunk=c, score=1.0)], "2024年固投多少")
 >>> v.text, v.unsupported_numbers
-('2024年全区固定资产投资175.1亿元[1]。', ('7.6%',))
+('2024年全区固定资产投资175.1亿元，同比增长5.6%[1]。', ('7.6%',))
+
+The model's 7.6% is dropped; the change its source states with the figure is said in its place (`rag.complete`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from rag.cite import (
     unquoted,
     with_cites,
 )
+from rag.complete import with_change
 from rag.conflict import overrule
 from rag.entity import subject
 from rag.frame import (
@@ -131,7 +134,9 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
             check = replace(check, supported=bool(stated), reason="" if stated else "no_slot")
             checks[-1], cites = check, tuple(stated)
         if check.supported:
-            kept.append(with_cites(claim.text, cites))
+            sentence = with_cites(claim.text, cites)
+            # "GDP是多少？" answered with the figure alone: the change its source states with it is said too.
+            kept.append(with_change(sentence, passages) if fr.asks == "amount" and not yes_no else sentence)
     unsupported = list(dict.fromkeys(unsupported))
 
     # Kept sentences, else the refusal the model itself gave, else a verbatim quote, else the refusal.

@@ -146,7 +146,7 @@ def test_a_change_is_never_computed_between_a_measure_and_a_narrower_one():
 
 
 def test_a_change_takes_both_operands_for_the_same_part_of_their_years():
-    """"比去年同期多多少" over a 1—9月 figure: last year's whole-year total is no operand, the same months are."""
+    """ "比去年同期多多少" over a 1—9月 figure: last year's whole-year total is no operand, the same months are."""
     q = "2026年前三季度实际使用外资比2025年同期多了多少亿美元？"
     whole = text_hit("2025年，全区实际使用外资3.06亿美元。", periods=("2025",))
     now = text_hit("2026年1—9月，全区实际使用外资2.53亿美元，同比增长11.5%。", periods=("2026",))

@@ -234,5 +234,9 @@ def test_a_single_spaced_indicator_table_becomes_rows_with_a_change_column():
 
 
 def test_a_sentence_with_single_spaces_is_not_a_table():
-    rows = [s for s in clean(_doc("一、情况\n\n全区 实现 地区生产总值 增长\n全年 1196.8 亿元 稳定\n")) if s.kind == "table_row"]
+    rows = [
+        s
+        for s in clean(_doc("一、情况\n\n全区 实现 地区生产总值 增长\n全年 1196.8 亿元 稳定\n"))
+        if s.kind == "table_row"
+    ]
     assert rows == []

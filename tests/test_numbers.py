@@ -122,6 +122,7 @@ MODULES = [
     "rag.clean",
     "rag.bm25",
     "rag.evaluate",
+    "rag.complete",
 ]
 
 

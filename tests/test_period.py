@@ -107,7 +107,7 @@ def test_labels_are_well_formed(text: str) -> None:
 
 
 def test_a_generic_area_word_names_the_documents_own_area():
-    """"全市" in a prefecture's bulletin is the prefecture; in a zone's report it is the city around the zone."""
+    """ "全市" in a prefecture's bulletin is the prefecture; in a zone's report it is the city around the zone."""
     _, bulletin = doc_defaults("苏州市2025年国民经济和社会发展统计公报\n2025年，全市实现地区生产总值27864.3亿元。")
     assert bulletin == "prefecture"
     assert detect_scope("年末全市有效高新技术企业18624家", carry="prefecture") == "prefecture"

@@ -204,7 +204,7 @@ def test_verify_never_lets_an_upload_support_what_an_official_passage_contradict
     assert "9999" not in v.text and "9999亿元" in v.unsupported_numbers
     assert "1135.1亿元" in v.text and all(c.doc == "seed.txt" for c in v.citations)  # the official quote
     kept = verify("2024年昆山高新区地区生产总值1135.1亿元[2]。", hits, "2024年昆山高新区GDP是多少？")
-    assert "1135.1亿元[2]" in kept.text
+    assert "1135.1亿元，同比增长6.3%[2]" in kept.text  # with the change its source states
     # … and the upload is then shown as conflicting, labelled.
     assert conflicts(kept.text, hits) == ("2024年昆山高新区地区生产总值9999亿元（用户上传）[1]。",)
 

@@ -98,13 +98,14 @@ def test_city_figure_offered_for_the_zone_is_unsupported(city):
 def test_invented_ids_removed_and_wrong_citation_repaired(gdp, inv):
     v = verify("2024年，昆山高新区实现地区生产总值1135.1亿元[2][7]。", [gdp, inv], Q_GDP)
     assert v.invented_ids == ("7",)
-    assert v.text == "2024年，昆山高新区实现地区生产总值1135.1亿元[1]。"  # [1] is what backs the figure
+    # [1] is what backs the figure (and the change it states with it)
+    assert v.text == "2024年，昆山高新区实现地区生产总值1135.1亿元，同比增长6.3%[1]。"
     assert v.claims[0].figures[1].reason == "recited"
 
 
 def test_uncited_figure_free_sentence_is_dropped(gdp):
     v = verify("高新区发展很好。2024年，昆山高新区实现地区生产总值1135.1亿元[1]。", [gdp], Q_GDP)
-    assert v.text == "2024年，昆山高新区实现地区生产总值1135.1亿元[1]。"
+    assert v.text == "2024年，昆山高新区实现地区生产总值1135.1亿元，同比增长6.3%[1]。"
     assert v.claims[0].reason == "uncited"
 
 
@@ -438,7 +439,7 @@ def test_a_quoted_name_binds_the_figure_to_its_own_sentence():
 
 
 def test_an_asserted_growth_rate_is_held_against_the_growth_not_a_share():
-    """"GDP增速是6.2%吗？": the 5.6% growth (its metric named before "按可比价格计算") answers it, not the
+    """ "GDP增速是6.2%吗？": the 5.6% growth (its metric named before "按可比价格计算") answers it, not the
     share of GDP that R&D spending is."""
     gdp = text_hit("全年全市实现地区生产总值27864.3亿元，按可比价格计算，比上年增长5.6%。", scope="prefecture")
     share = text_hit("全年全社会研发投入占地区生产总值比重达到4.26%。", scope="prefecture")
@@ -458,3 +459,34 @@ def test_a_percentage_does_not_answer_an_amount_of_another_kind():
     hit = text_hit("2020年全社会研发投入占地区生产总值比重3.7%。", scope="city")
     ver = verify("2020年研发投入占地区生产总值比重3.7%[1]。", [hit], "昆山市2020年地区生产总值是多少？")
     assert ver.refused or "3.7%" not in ver.text
+
+
+def test_a_table_cell_answers_its_own_part_of_the_year_with_its_change_and_unit():
+    from rag.locate import table_cell
+
+    row = text_hit(
+        "主要指标情况｜指标：规上营利性服务业营业收入（亿元）｜2025年：132.5｜2026年1—9月：101.2｜同比增长(%)：11.5",
+        kind="table_row",
+    )
+    q = "2026年前三季度高新区规上营利性服务业营业收入是多少？"
+    assert table_cell(q, [row]) == "表中“规上营利性服务业营业收入（亿元）”的2026年1—9月为101.2亿元，同比增长11.5%[1]。"
+    assert table_cell("2026年高新区规上营利性服务业营业收入是多少？", [row]) == ""  # 1—9月 is not the year
+
+
+def test_the_totals_figure_does_not_answer_for_a_part_of_it():
+    """A follow-up "其中出口多少？" is rewritten "…进出口总额中出口多少？": the total and its growth are no answer."""
+    from rag.frame import frame, states_asked_metric
+
+    fr = frame("2026年前三季度外贸进出口总额中出口多少？")
+    assert not states_asked_metric(fr, "前三季度，全区完成外贸进出口总额83.9亿美元，同比增长11.6%[1]。")
+    assert states_asked_metric(fr, "其中，出口54.7亿美元，同比增长13.1%[1]。")
+
+
+def test_an_asserted_year_is_held_against_a_day_the_report_dates():
+    """ "…是2027年才开工吧？" against "11月18日上午，…开工仪式…" in a 2026 report: wrong, and the day is the source;
+    a day on which something else happened says nothing of the asserted event."""
+    t = "11月18日上午，甲乙光电智能制造基地项目开工仪式举行。3月5日，甲乙光电举行新品发布会。"
+    hit = Hit(Chunk("c", "news.txt", "T", "", t, 0, len(t), ("2026",), "zone", report="2026"), 1.0)
+    found = check_premise("甲乙光电制造基地是2027年才开工吧？", [hit])
+    assert found is not None and not found.agrees and found.source == "2026年11月18日"
+    assert check_premise("甲乙光电是2025年成立的吧？", [hit]) is None
