@@ -207,10 +207,15 @@ def bigrams(text: str) -> set[str]:
 
 
 def overlap(query: set[str], text_grams: set[str]) -> float:
-    """Share of `query` found in `text_grams` (0 when `query` is empty). A one-character word (a clause's
-    whole metric: "奖" of "…，奖300万元") is found inside a longer one ("奖励").
+    """Share of `query` found in `text_grams` (0 when `query` is empty)."""
+    return len(query & text_grams) / len(query) if query else 0.0
 
-    >>> overlap({"奖"}, {"给予", "奖励"}), overlap({"奖", "金额"}, {"奖励"})
+
+def word_overlap(query: set[str], text_grams: set[str]) -> float:
+    """`overlap`, where a one-character word (a claim's whole metric: "奖" of "…，奖300万元") is found inside a
+    longer one ("奖励"). For a claim's metric only: in a question's key a lone 投 would match every 投资.
+
+    >>> word_overlap({"奖"}, {"给予", "奖励"}), word_overlap({"奖", "金额"}, {"奖励"})
     (1.0, 0.5)
     """
     if not query:

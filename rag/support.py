@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.cite import bigrams, overlap, sentence_spans, strip_markers, unquoted
+from rag.cite import bigrams, overlap, sentence_spans, strip_markers, unquoted, word_overlap
 from rag.dating import chunk_periods, governing_mentions, governing_periods, part_fits, periods_in, precise_periods
 from rag.entity import names
 from rag.grammar import (
@@ -73,7 +73,9 @@ def _check_in_passage(
     if chunk.kind == "table_row":
         metric = claim_metric(claim_text, fig)
         for synth, g, periods, _ in table_cells(chunk):
-            if not same_figure(fig, g) or (metric and overlap(metric, passage_context(synth, g)) < METRIC_MIN_OVERLAP):
+            if not same_figure(fig, g) or (
+                metric and word_overlap(metric, passage_context(synth, g)) < METRIC_MIN_OVERLAP
+            ):
                 continue
             if claim_periods and periods and not claim_periods & periods:
                 return "period"
@@ -91,7 +93,7 @@ def _check_in_passage(
     for g in occurrences:
         if bool(_THRESHOLD.match(chunk.text[g.end :])) != claim_threshold:
             continue  # "10亿元以上签约项目" is a class of projects, not an amount any project was said to have
-        if metric and overlap(metric, passage_context(chunk.text, g)) < METRIC_MIN_OVERLAP:
+        if metric and word_overlap(metric, passage_context(chunk.text, g)) < METRIC_MIN_OVERLAP:
             continue
         if not metric and asked and _better_fit(asked, chunk.text, g):
             continue  # "专利授权5839件，其中发明专利授权1518件": 5839 is no answer to 发明专利授权
