@@ -73,9 +73,8 @@ def _check_in_passage(
     if chunk.kind == "table_row":
         metric = claim_metric(claim_text, fig)
         for synth, g, periods, _ in table_cells(chunk):
-            if not same_figure(fig, g) or (
-                metric and word_overlap(metric, passage_context(synth, g)) < METRIC_MIN_OVERLAP
-            ):
+            stated = not metric or word_overlap(metric, passage_context(synth, g)) >= METRIC_MIN_OVERLAP
+            if not (same_figure(fig, g) and stated):
                 continue
             if claim_periods and periods and not claim_periods & periods:
                 return "period"
@@ -125,7 +124,6 @@ def _date_at(text: str, fig: Figure) -> str:
     ['2024年10月', '1月9日', '1月9日', '']
     >>> _date_at("9月当月完成产值", extract_figures("9月当月完成产值")[0])
     '9月'
-
     """
     if fig.unit not in ("月", "日") or fig.raw.endswith("个月"):
         return ""
