@@ -26,7 +26,7 @@ from rag.cite import bigrams, overlap, sentence_spans, strip_markers
 from rag.dating import governing_mentions, governing_periods, periods_in, precise_periods
 from rag.frame import DIFF as _DIFF
 from rag.frame import SUM as _SUM
-from rag.frame import Frame, frame, question_key
+from rag.frame import Frame, as_frame, question_key
 from rag.grammar import claim_metric, metric_words, passage_context, passage_scopes, same_measure, scopes_in
 from rag.numbers import extract_figures
 from rag.profile import active
@@ -55,8 +55,10 @@ def format_value(value: float, like: Figure | Fact) -> str:
     return f"{value:.10g}{unit}"
 
 
-def derive(question: str, answer: str) -> str:
+def derive(question: str | Frame, answer: str) -> str:
     """The computation sentence for `question` from figures in `answer`, or '' when none is asked or possible."""
+    fr = as_frame(question)  # the caller's parse, when it has one: a question is parsed once
+    question = fr.text
     op = "+" if _SUM.search(question) else "−" if _DIFF.search(question) else ""
     if not op:
         return ""
@@ -66,7 +68,6 @@ def derive(question: str, answer: str) -> str:
     figs = [f for f in extract_figures(plain) if f.kind == "number" and f.unit and not f.op and re.search(r"\d", f.raw)]
     # A question that names its period takes operands of that period only: 2025's total and 2026's 1—9月
     # figure of the same indicator add up to nothing.
-    fr = frame(question)
     if fr.parts or fr.periods:
         dated = Chunk("answer", "", "", "", plain, 0, len(plain))
         figs = [f for f in figs if _in_periods(fr, {m.label for m in governing_mentions(dated, f.start)})]
@@ -115,6 +116,7 @@ def _in_periods(fr: Frame, labels: set[str]) -> bool:
     """Whether a figure dated by `labels` (none: undated) is of a period the question asks: a part it names
     ("2026前三季度"), or a year it asks whole.
 
+    >>> from rag.frame import frame
     >>> _in_periods(frame("2026年前三季度两项加起来多少"), {"2025"})
     False
     >>> _in_periods(frame("2021年到2024年增加多少"), {"2024"})
@@ -317,8 +319,9 @@ def _elapsed(question: str, passages: Sequence[Hit]) -> str:
     return _render(f"{q1}，{q2}", "两者相隔", f"{y2} − {y1}，即{span}")
 
 
-def _change(question: str, passages: Sequence[Hit]) -> str:
+def _change(fr: Frame, passages: Sequence[Hit]) -> str:
     """ "从2021年到2024年GDP增加了多少？": each year's figure for the asked metric, from the passages, subtracted."""
+    question = fr.text
     years = sorted({p for p in periods_in(question) if p.isdigit()})
     if not _DIFF.search(question) or len(years) != 2:
         return ""
@@ -328,7 +331,7 @@ def _change(question: str, passages: Sequence[Hit]) -> str:
     key, q_scopes = question_key(_DIFF.sub(" ", asked)), scopes_in(question)
     # Both operands cover the same part of their year, the asked one when the question names it: a
     # 1—9月 total minus last year's whole-year total is no change of anything.
-    asked_part = next((p[4:] for p in frame(question).parts if p[:4].isdigit() and p[4:]), "")
+    asked_part = next((p[4:] for p in fr.parts if p[:4].isdigit() and p[4:]), "")
     found: dict[str, tuple[float, Figure, str, str]] = {}
     for n, hit in enumerate(passages, start=1):
         if hit.chunk.kind == "table_row":
@@ -403,13 +406,15 @@ def _remainder(question: str, passages: Sequence[Hit]) -> str:
     return ""
 
 
-def infer(question: str, passages: Sequence[Hit]) -> str:
+def infer(question: str | Frame, passages: Sequence[Hit]) -> str:
     """The sentence computing what the question asks from what the passages state, or '' when none applies.
 
     Elapsed time is inferred whenever the question asks "从…到…多少年"; earlier values only when the question
     asks for a computation (推算, 估算…), as a direct answer should win when the documents have one.
     """
-    elapsed = _elapsed(question, passages) or _change(question, passages) or _remainder(question, passages)
+    fr = as_frame(question)
+    question = fr.text
+    elapsed = _elapsed(question, passages) or _change(fr, passages) or _remainder(question, passages)
     if elapsed or not (_ASKS_INFERENCE.search(question) or _ASKS_EARLIER.search(question)):
         return elapsed
     found = _baselines(question, passages)

@@ -29,7 +29,6 @@ _CHANGE_AFTER = re.compile(
     r"^\s*(?:左右)?\s*[，,]\s*(?:按(?:可比价格|可比价|现价)计算\s*[，,]\s*)?"
     r"((?:同比|比上年|较上年)(?:增长|下降|增加|减少)\s*\d+(?:\.\d+)?\s*%)"
 )
-_MARKERS = re.compile(r"(?:\[\d+\])+")
 
 
 def with_change(sentence: str, passages: Sequence[Hit]) -> str:

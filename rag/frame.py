@@ -12,6 +12,7 @@ what it asks for (`focus`), quoted names, the figures it asserts, and the operat
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 
@@ -161,16 +162,18 @@ def split_frame(fr: Frame) -> list[Frame]:
     return []
 
 
-def sub_questions(fr: Frame) -> list[Frame]:
+@functools.lru_cache(maxsize=64)
+def sub_questions(fr: Frame) -> tuple[Frame, ...]:
     """One frame per question of a several-question message ("…收入多少？税收占比多少？"), each with the
-    period and area the message names when it names none itself; [] for one question.
+    period and area the message names when it names none itself; () for one question.
 
     >>> [(f.metric, sorted(f.parts)) for f in sub_questions(frame("2026年1—9月收入多少？税收占比多少？"))]
     [('收入', ['2026前三季度']), ('税收', ['2026前三季度'])]
     """
+    # Cached: the verifier runs on every finished sentence of a streamed answer, with the same frame.
     texts = [t for t in re.split(r"(?<=[？?])", fr.text) if t.strip(" ？?")]
     if len(texts) < 2:
-        return []
+        return ()
     out = []
     for t in texts:
         sub = frame(t)
@@ -182,7 +185,7 @@ def sub_questions(fr: Frame) -> list[Frame]:
                 scopes=sub.scopes or fr.scopes,
             )
         )
-    return out
+    return tuple(out)
 
 
 def asked_kind(question: str) -> str:

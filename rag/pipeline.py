@@ -191,8 +191,8 @@ class Pipeline:
         ver = verify("".join(pieces), passages, fr)
         # What the passages imply but never state (an earlier value, years between two events) is computed
         # by code, operands shown: it replaces a refusal and completes an answer that lists only the parts.
-        inferred = infer(standalone, passages)
-        if not inferred and not derive(standalone, ver.text):
+        inferred = infer(fr, passages)
+        if not inferred and not derive(fr, ver.text):
             # "2025年比2024年多了多少？" when the passages hold only one of the years: the facts of the whole
             # corpus give both, and their passages join the sources.
             facts = stored()
@@ -212,7 +212,7 @@ class Pipeline:
         if ver.refused and not inferred:
             # "两次增资加起来一共多少？" refused or miscomputed by the model: the operands quoted, code adds them.
             quote = extractive_answer(fr, passages, max_sentences=2)
-            computed = derive(standalone, quote) if quote else ""
+            computed = derive(fr, quote) if quote else ""
             inferred = quote + computed if computed else ""
         if ver.refused and inferred:
             ver = replace(
@@ -239,7 +239,7 @@ class Pipeline:
                 text = ver.text + rest.text
                 ver = replace(ver, text=text, citations=tuple(resolve_citations(text, passages)))
             ver = with_conflicts(fr, passages, ver)
-            computed = derive(standalone, ver.text) or inferred
+            computed = derive(fr, ver.text) or inferred
             if computed:
                 ver = replace(
                     ver, text=ver.text + computed, citations=tuple(resolve_citations(ver.text + computed, passages))
