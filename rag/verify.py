@@ -152,7 +152,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
         said_refusal, kept = True, []  # "发售日期" answered with a month, "何时" with no date at all
     unknown = absent_terms(question, passages)
     if unknown:
-        # "甲乙时代在全区投了什么项目？": no passage names 宁德时代, so no sentence naming it is grounded.
+        # "甲乙时代在全区投了什么项目？": no passage names 甲乙时代, so no sentence naming it is grounded.
         kept = [k for k in kept if not any(t in k for t in unknown)]
         said_refusal = said_refusal or not kept
     terms = fr.terms
