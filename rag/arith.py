@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from string import Template
 
+from rag.bind import is_target
 from rag.cite import bigrams, overlap, sentence_spans, strip_markers
 from rag.dating import governing_mentions, governing_periods, periods_in, precise_periods
 from rag.frame import DIFF as _DIFF
@@ -31,34 +32,26 @@ from rag.grammar import claim_metric, metric_words, passage_context, passage_sco
 from rag.numbers import extract_figures
 from rag.profile import active
 from rag.prompt import load_prompts
+from rag.ratio import format_value, gap, share
 from rag.table import table_cells
-from rag.types import Chunk, Fact, Figure, Hit
+from rag.types import Chunk, Figure, Hit
 
-_MAGNITUDES = ((1e8, "亿"), (1e4, "万"))
 # Share of one figure's metric bigrams the other's must hold to combine them: one names the same thing with
 # more words (乐美包装增资 ⊃ 增资: 1.0); two sorts of one kind (电子信息产业产值 vs 装备制造产业产值: 0.43,
 # 完成专利授权 vs 发明专利授权: 0.6) are different metrics, and no sum or change of them is asked for.
 SAME_METRIC = 0.8
+_GAP = re.compile(r"还差|差距|缺口|差多少")
 _OF_WHICH_PART = re.compile(r"^[^。；;！？!?]*?其中")  # the second figure is a part of the first
 
 
-def format_value(value: float, like: Figure | Fact) -> str:
-    """`value` in the magnitude style of the figures it came from (亿 / 万 / plain)."""
-    unit = like.unit
-    for size, word in _MAGNITUDES:
-        # A difference stays in its operands' magnitude down to a hundredth of it (2.61亿 − 2.27亿 = 0.34亿),
-        # so it reads against the figures it came from.
-        if word in like.raw and abs(value) >= size / 100:
-            return f"{round(value / size, 6):.10g}{word}{unit}"
-    # Operands written without a magnitude ("94382元") give a result without one: 42455元, as a reader
-    # checks it against them (not 4.2455万元).
-    return f"{value:.10g}{unit}"
-
-
-def derive(question: str | Frame, answer: str) -> str:
-    """The computation sentence for `question` from figures in `answer`, or '' when none is asked or possible."""
+def derive(question: str | Frame, answer: str, sources: str = "") -> str:
+    """The computation sentence for `question` from figures in `answer` (and a target of the question that
+    `sources` state), or '' when none is asked or possible."""
     fr = as_frame(question)  # the caller's parse, when it has one: a question is parsed once
     question = fr.text
+    by_wording = share(question, answer) or gap(question, answer, sources)
+    if by_wording:
+        return by_wording
     op = "+" if _SUM.search(question) else "−" if _DIFF.search(question) else ""
     if not op:
         return ""
@@ -71,6 +64,11 @@ def derive(question: str | Frame, answer: str) -> str:
     if fr.parts or fr.periods:
         dated = Chunk("answer", "", "", "", plain, 0, len(plain))
         figs = [f for f in figs if _in_periods(fr, {m.label for m in governing_mentions(dated, f.start)})]
+    if op == "−" and _GAP.search(question):
+        # "还差多少": a gap runs from what is achieved to a target; two targets (2026's and 2028's) have none.
+        said = Chunk("answer", "", "", "", plain, 0, len(plain))
+        if sum(not is_target(said, f) for f in figs) == 0:
+            return ""
     best: tuple[float, Figure, Figure] | None = None
     for i, a in enumerate(figs):
         for b in figs[i + 1 :]:
@@ -104,12 +102,16 @@ def _named_parts(question: str, a: str, b: str) -> bool:
     True
     >>> _named_parts("产值加起来多少", "地区生产总值", "工业总产值")
     False
+    >>> _named_parts("企业和高校的经费加起来", "分主体看 各类企业R D经费", "高校R D经费")
+    True
     """
     n = 0
     while n < min(len(a), len(b)) and a[len(a) - 1 - n] == b[len(b) - 1 - n]:
         n += 1
-    heads = (a[: len(a) - n], b[: len(b) - n])
-    return n >= 2 and all(len(h) >= 2 and h in question for h in heads) and heads[0] != heads[1]
+    heads = tuple((x[: len(x) - n].split() or [""])[-1] for x in (a, b))
+    # "各类企业R&D经费" answers "企业和高等学校…加起来": a head is named when the question holds its ending.
+    named = [next((h[i:] for i in range(len(h) - 1) if h[i:] in question), "") for h in heads]
+    return n >= 2 and all(named) and named[0] != named[1]
 
 
 def _in_periods(fr: Frame, labels: set[str]) -> bool:

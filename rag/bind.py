@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 
 from rag.cite import sentence_spans, source_span
-from rag.dating import governing_mentions, precise_periods
+from rag.dating import governing_mentions, periods_in, precise_periods
 from rag.entity import organisation_at
 from rag.grammar import _IDENTIFIER, _SENTENCE, _THRESHOLD, metric_words, passage_scopes
 from rag.numbers import extract_figures
@@ -37,7 +37,7 @@ _FORECAST = re.compile(r"预计|有望|将达|可望")
 _GROWTH = re.compile(r"增长|增速|增幅|下降|提高|提升|上升|回落")
 _CLAUSE = "，,；;。！？!?：:\n"
 # Bump when what a fact records changes: the index manifest records it, and a build re-binds.
-BIND_VERSION = "facts/4"
+BIND_VERSION = "facts/5"
 
 
 def fact_id(doc: str, start: int, end: int, raw: str) -> str:
@@ -148,6 +148,11 @@ def _table_facts(chunk: Chunk) -> Iterable[Fact]:
         label = synth[: g.start]
         # "2026年1—9月" is the year's first three quarters, not the year: the column's precise period.
         years = sorted(precise_periods(column)) or sorted(p for p in periods if p.isdigit())
+        sentence = f"{label}（{column}）：{g.raw}"
+        if not periods_in(column):
+            # A column of a metric, not of a period ("R&D经费（亿元）"): the row states the period reported on.
+            years = [chunk.report] if chunk.report else sorted(p for p in chunk.periods if p.isdigit())[-1:]
+            sentence = synth
         kind = "target" if "目标" in column or "预期" in column else "actual"
         scope = chunk.scope
         yield Fact(
@@ -165,7 +170,7 @@ def _table_facts(chunk: Chunk) -> Iterable[Fact]:
             kind=kind,  # type: ignore[arg-type]
             figure_kind=g.kind,
             subject=active().scope_label(scope),
-            sentence=f"{label}（{column}）：{g.raw}",
+            sentence=sentence,
             start=chunk.start,
             end=chunk.end,
             table=True,

@@ -21,12 +21,14 @@ import hashlib
 import re
 
 from rag.clean import clean, doc_lead
-from rag.period import detect_periods, detect_scope, doc_defaults, last_scope, report_period
+from rag.period import detect_periods, report_period
+from rag.scope import detect_scope, doc_defaults, last_scope
 from rag.settings import Settings
+from rag.table import table_row
 from rag.types import Chunk, Document, Scope, Section
 
 # Bump when chunk boundaries or metadata change: the index manifest records it and rebuilds.
-CHUNKER_VERSION = "sent-pack/6"
+CHUNKER_VERSION = "sent-pack/7"
 
 _SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)]*|\n")
 _CLAUSE_END = re.compile(r"[，,、：:]")
@@ -73,7 +75,7 @@ def _chunk(
         carry = last_scope(sec.text[:a])
     if carry == "unknown":
         carry = detect_scope(sec.path)
-    scope = detect_scope(text, carry)
+    scope = _row_scope(text, carry) if sec.kind == "table_row" else detect_scope(text, carry)
     if scope == "unknown":
         scope = carry
     return Chunk(
@@ -90,6 +92,24 @@ def _chunk(
         source=doc.text[start:end],
         report=report,
     )
+
+
+# A row named for a place ("南京市", "苏南地区") that no profile area is: its figures are that place's.
+_PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:省|市|县|区|州|镇|地区)")
+
+
+def _row_scope(text: str, carry: Scope) -> Scope:
+    """A table row's area is the one its name names ("全省", "苏州市"), else the one in force; a row of another
+    place is "other", so its figures are never offered for an area the profile knows.
+
+    >>> _row_scope("表2 分地区｜地区：东湖市｜R&D经费（亿元）：742.6", "unknown")
+    'other'
+    """
+    name = table_row(Chunk("", "", "", "", text, 0, len(text), kind="table_row"))[0]
+    scope = detect_scope(name, carry)
+    if scope != "unknown":
+        return scope
+    return "other" if _PLACE.fullmatch(name.strip()) else carry
 
 
 def _sentences(text: str, size: int) -> list[tuple[int, int]]:

@@ -121,6 +121,30 @@ def split_claims(answer: str) -> list[Claim]:
     return claims
 
 
+LOOP_CHARS = 24  # a stretch this long said again is a small model's loop, not an answer saying a thing twice
+
+
+def loop_end(draft: str) -> int:
+    """Where a streaming `draft` that has started to repeat itself should end: after one full copy of the
+    repeated stretch, at a clause boundary; -1 while it does not repeat.
+
+    >>> d = "致辞的是甲乙丙[1]。仪式上代表管委会致辞的是甲乙丙，仪式上代表管委会致辞的是甲乙丙，仪式上代表管委会致辞"
+    >>> d[: loop_end(d)], loop_end("致辞的是甲乙丙[1]。")
+    ('致辞的是甲乙丙[1]。仪式上代表管委会致辞的是甲乙丙，', -1)
+    """
+    tail = draft[-LOOP_CHARS:]
+    first = draft.find(tail)
+    if len(tail) < LOOP_CHARS or first + LOOP_CHARS >= len(draft):
+        return -1
+    period = len(draft) - LOOP_CHARS - first
+    start = first
+    while start > 0 and draft[start - 1] == draft[start - 1 + period]:
+        start -= 1
+    end = start + period
+    cut = max(draft.rfind(ch, 0, end) for ch in "。；;，,！？!?\n") + 1
+    return cut if cut > 0 else end
+
+
 def finished(draft: str) -> int:
     """Where the sentences of a streaming `draft` that can no longer change end (0 when none has).
 

@@ -409,7 +409,19 @@ def _single_spaced(lines: list[_Line], i: int) -> bool:
     if len(head) < 3 or len(lines[i].text) > 60 or _CLAUSE_PUNCT.search(lines[i].text) or i + 1 >= len(lines):
         return False
     row = lines[i + 1].text.split()
-    return len(row) == len(head) and all(re.fullmatch(_VALUE, v) for v in row[1:])
+    return len(row) == len(head) and all(_cell_ok(c, v) for c, v in zip(head[1:], row[1:], strict=True))
+
+
+_NO_VALUE = re.compile(r"[—–\-/…]{1,2}")  # a cell left empty on purpose ("—": not reported)
+_UNIT_HEADER = re.compile(r"(?:计量)?单位")
+
+
+def _cell_ok(column: str, cell: str) -> bool:
+    """Whether `cell` can sit under `column` in a table row: a value, a dash for none, or a unit in the unit
+    column ("单位" over "亿千瓦时")."""
+    if _UNIT_HEADER.fullmatch(column):
+        return len(cell) <= 8 and not re.search(r"\d", cell)
+    return bool(re.fullmatch(_VALUE, cell) or _NO_VALUE.fullmatch(cell))
 
 
 def _cells(ln: _Line, single: bool = False) -> list[tuple[int, int]]:
@@ -440,7 +452,10 @@ def _parse_plain_table(lines: list[_Line], i: int, caption: str, single: bool = 
     while j < len(lines):
         ln = lines[j]
         cells = _cells(ln, single)
-        if len(cells) != k + 1 or not all(re.fullmatch(_VALUE, ln.text[a:b]) for a, b in cells[1:]):
+        ok = len(cells) == k + 1 and all(
+            _cell_ok(c, ln.text[a:b]) for c, (a, b) in zip(columns[1:], cells[1:], strict=True)
+        )
+        if not ok:
             break
         name = [(c, ln.start + a) for a, c in enumerate(ln.text[: cells[0][1]])]
         out = [(c, ln.start) for c in f"{caption}{ROW_SEP}{columns[0]}{CELL_SEP}"] + name

@@ -37,6 +37,7 @@ from rag.cli_commands import (
 )
 from rag.cli_eval import cmd_eval, corpus_with, rgb_corpus
 from rag.cli_io import CliError, answer_json, hit_json, read_batch
+from rag.generation import IndexUnusable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as e:  # a bad GAOXIN_* variable or option value: say which, without a traceback
         problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}" for err in e.errors())
         print(f"gaoxin: error: invalid setting ({problems}); check the GAOXIN_* environment variables", file=sys.stderr)
+        return 2
+    except IndexUnusable as e:  # missing, stale or foreign: the message says which command fixes it
+        print(f"gaoxin: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -24,15 +24,16 @@ facts do not answer; the caller then keeps its own path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from string import Template
 
-from rag.arith import format_value
 from rag.facts import FactStore, period_key
 from rag.frame import Frame, split_frame
 from rag.lookup import fits, lookup
 from rag.profile import active
 from rag.prompt import load_prompts
+from rag.ratio import format_value
 from rag.trend import series
 from rag.types import Chunk, Composed, Fact, Hit
 
@@ -170,9 +171,19 @@ def nearest_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks:
     src = _Sources(passages, chunks)
     quote, _ = src.quote(single[period])
     text = Template(load_prompts("premise")["nearest_period"]).substitute(
-        asked=_period_label(asked), what=fr.metric.split()[-1], period=_period_label(period), quote=quote
+        asked=_period_label(asked), what=_metric_name(fr), period=_period_label(period), quote=quote
     )
     return Composed(text, tuple(src.extra), (single[period][0],))
+
+
+def _metric_name(fr: Frame) -> str:
+    """The asked metric as the question writes it, Latin letters included: "全社会R&D经费" → "R&D经费", not "D经费"."""
+    last = fr.metric.split()[-1]
+    at = fr.text.find(last)
+    if at < 0:
+        return last
+    m = re.search(r"[A-Za-z&＆.]*$", fr.text[:at])
+    return fr.text[at - len(m.group(0)) : at] + last if m else last
 
 
 def _period_label(period: str) -> str:

@@ -28,12 +28,13 @@ from rag.grammar import (
     metric_words,
     passage_context,
     rate_kind,
-    scopes_in,
     tail,
 )
 from rag.numbers import extract_figures
 from rag.period import period_mentions
+from rag.profile import active
 from rag.query import asks_latest, quoted_names, quoted_terms
+from rag.scope import untitled
 from rag.types import Figure
 
 SUM = re.compile(r"加起来|加在一起|一共|合计|总共|共计|总和")
@@ -74,7 +75,7 @@ def frame(question: str) -> Frame:
         text=question,
         periods=frozenset(periods_in(question)),
         parts=frozenset(precise_periods(question)),
-        scopes=frozenset(scopes_in(question)),
+        scopes=frozenset(asked_scopes(question)),
         yes_no=is_yes_no(question),
         unit=asked_unit(question),
         key=frozenset(question_key(question)),
@@ -254,6 +255,25 @@ def operation(question: str) -> str:
     if DIFF.search(question):
         return "diff"
     return "trend" if _TREND.search(question) else ""
+
+
+# "昆山全市（不是高新区）": an area the question sets aside is not one it asks about.
+_SET_ASIDE = re.compile(r"(?:不是|并非|而非|不含|不包括|除了?|非)[\s（(“]*$")
+
+
+def asked_scopes(question: str) -> set[str]:
+    """The areas (profile scope ids) a question asks about; "other" for a place the profile does not know.
+
+    >>> sorted(asked_scopes("昆山全市（不是高新区）用电量多少？")), sorted(asked_scopes("东湖市用电量多少？"))
+    (['city'], ['other'])
+    """
+    prof = active()
+    question = untitled(question)  # "上了“2020江苏省百强…”榜": an area inside a title is part of a name
+    mentions = prof.scope_mentions(question, strong_only=True)
+    named = {sid for a, _, sid in mentions if not _SET_ASIDE.search(question[:a])}
+    if named or mentions:
+        return named
+    return {"other"} if prof.other_place(question) else set()
 
 
 def framed_counts(question: str) -> set[tuple[float, str]]:

@@ -27,6 +27,7 @@ from rag.cite import bigrams, sentence_spans
 from rag.numbers import extract_figures, same_unit
 from rag.period import strip_parts
 from rag.profile import active
+from rag.scope import untitled
 from rag.types import Chunk, Figure
 
 METRIC_MIN_OVERLAP = 0.5  # share of the claim's metric bigrams the passage clause must contain
@@ -56,7 +57,8 @@ def _alternation(words: Sequence[str]) -> re.Pattern[str]:
 
 
 # "有" is filler in 共有/拥有 but part of the metric in 有效 (有效高企, 有效发明专利).
-_FILLERS = re.compile(_alternation(_FILLER_WORDS).pattern.replace("|有|", "|有(?!效)|"))
+# "有效" and "公共" are words, not the fillers 有 and 共.
+_FILLERS = re.compile(_alternation(_FILLER_WORDS).pattern.replace("|有|", "|有(?!效)|").replace("|共|", "|(?<!公)共|"))
 # "增加值" (value added) is a metric, not the verb 增加.
 _GROWTH = re.compile(_alternation(_GROWTH_WORDS).pattern.replace("增加", "增加(?!值)"))
 # "…了么" asks yes or no; "…是什么" / "怎么" end in 么 and ask what or how.
@@ -185,7 +187,8 @@ def claim_metric(text: str, fig: Figure) -> set[str]:
 def passage_context(text: str, fig: Figure) -> set[str]:
     """Bigrams of the clause around a passage figure (plus the clause before when this one is only 同比增长…)."""
     lo, hi = clause_bounds(text, fig.start, fig.end)
-    prefix = core(text[lo : fig.start])
+    # "投入强度（与地区生产总值之比）为3.32%": a bracketed gloss explains the metric; it is not what is measured.
+    prefix = core(_GLOSS.sub(" ", text[lo : fig.start]))
     # The words after a figure name it only up to the next list item or figure:
     # in "新增…超20万平方米、总量突破270万平方米", 总量 belongs to 270万, not to 20万.
     suffix = re.split(r"[、\d]", text[fig.end : hi], maxsplit=1)[0]
@@ -198,15 +201,22 @@ def passage_context(text: str, fig: Figure) -> set[str]:
     return bigrams(ctx)
 
 
+_GLOSS = re.compile(r"[（(][^（()）]*[\u4e00-\u9fff]{2}[^（()）]*[）)]")
+
+
 def metric_words(text: str, fig: Figure) -> str:
     """The words that name what a passage figure measures, readable (as `passage_context` reads them).
 
     >>> t = "2024年,全区实现地区生产总值1135.1亿元,同比增长6.3%。"
     >>> [metric_words(t, f) for f in extract_figures(t)[1:]]
     ['地区生产总值', '地区生产总值 同比增长']
+    >>> t = "研发经费投入强度（与地区生产总值之比）为3.1%"
+    >>> metric_words(t, extract_figures(t)[0])
+    '研发经费投入强度'
     """
     lo, hi = clause_bounds(text, fig.start, fig.end)
-    prefix = core(text[lo : fig.start])
+    # "投入强度（与地区生产总值之比）为3.32%": a bracketed gloss explains the metric; it is not what is measured.
+    prefix = core(_GLOSS.sub(" ", text[lo : fig.start]))
     suffix = re.split(r"[、｜\d]", text[fig.end : hi], maxsplit=1)[0]
     words = tail(prefix, 20)  # "高新技术产业产值占规模以上工业总产值比重": shares are named at length
     if _is_weak(prefix) and _is_weak(core(_THRESHOLD.sub("", suffix))) and lo > 0:
@@ -258,7 +268,7 @@ def passage_scopes(chunk: Chunk, pos: int) -> set[str]:
     text = chunk.text
     s_lo = max((text.rfind(ch, 0, pos) for ch in _SENTENCE), default=-1) + 1
     # Only what precedes the figure names its subject; a trailing "…彰显出甲市的韧性" is commentary.
-    own = scopes_in(text[s_lo:pos], home=chunk.scope)  # "全市" in a prefecture's bulletin is the prefecture
+    own = scopes_in(untitled(text[s_lo:pos]), home=chunk.scope)  # "全市" in a prefecture's bulletin is the prefecture
     if own:
         return own
     if chunk.scope != "unknown":

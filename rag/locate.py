@@ -24,7 +24,7 @@ from rag.frame import question_key
 from rag.grammar import passage_context
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import load_prompts
-from rag.table import indicator_label, table_row
+from rag.table import indicator_label, is_target_column, table_cells, table_row
 from rag.types import Figure, Hit
 
 _ASKS_WHEN = re.compile(r"哪一?年|哪个年份|什么时候|何时|哪个时期|哪一?年度")
@@ -79,7 +79,7 @@ TABLE_MIN_OVERLAP = 0.6  # share of the indicator name's bigrams the question mu
 
 
 _SHARE_ASKED = re.compile(r"比重|占比|比例")
-_HEADER_UNIT = re.compile(r"[（(]\s*([^\d（）()\s]{1,4})\s*[）)]\s*$")
+_ASKS_TARGET = re.compile(r"目标|预期|计划|规划|力争|要达到")
 
 
 def table_cell(question: str, passages: Sequence[Hit]) -> str:
@@ -107,29 +107,23 @@ def table_cell(question: str, passages: Sequence[Hit]) -> str:
     for n, hit in enumerate(passages, start=1):
         if hit.chunk.kind != "table_row":
             continue
-        name, cells = table_row(hit.chunk)
+        name = table_row(hit.chunk)[0]
         score = overlap(bigrams(indicator_label(name)), key)
         if score < TABLE_MIN_OVERLAP or (share and share.group(0) not in name):
             continue  # "…占全市的比重多少？" is no cell of the indicator whose share is asked
-        # A bare cell takes its unit from the indicator's header ("入驻企业（家）"): "140家" answers
-        # "多少家", a bare 140 states no count of anything.
-        unit = _HEADER_UNIT.search(name)
-        for i, (column, value) in enumerate(cells):
-            if not (periods_in(column) & years and value.strip()):
+        label, cells = indicator_label(name), table_cells(hit.chunk)
+        for column in dict.fromkeys(c for _, _, _, c in cells):
+            if not periods_in(column) & years:
                 continue
-            if asked and precise_periods(column) and not precise_periods(column) & asked:
+            own = precise_periods(column)
+            if (own or any(len(p) > 4 for p in asked)) and not own & asked:
                 continue  # the 1—9月 column does not answer for the whole year, nor the year's for 1—9月
-            shown = value.strip()
-            if unit and re.fullmatch(r"[\d.,]+", shown):
-                shown += unit.group(1)
-            # The columns after it that name no period ("同比增长(%)") state its change: said with it.
-            for other, change in cells[i + 1 :]:
-                if periods_in(other) or not change.strip():
-                    break
-                own = _HEADER_UNIT.search(other)
-                shown += f"，{indicator_label(other)}{change.strip()}{own.group(1) if own else ''}"
+            if is_target_column(column) != bool(_ASKS_TARGET.search(question)):
+                continue  # a target answers only a question about targets, and only a target does
+            # The cell with its unit ("140个"), then the columns that state its change ("同比增长7.4%").
+            said = [synth[len(label) :] for synth, _, _, c in cells if c == column]
             text = Template(load_prompts("premise")["table_cell"]).substitute(
-                name=name, column=column, value=shown, n=n
+                name=name, column=column, value="，".join(said), n=n
             )
             if best is None or score > best[0]:
                 best = (score, text)

@@ -1,6 +1,5 @@
-"""Which periods and which area (a scope of the domain profile: the zone, its city…) a text speaks about.
-Pure functions, used for chunks (at indexing) and for questions (at query time), so both sides normalise
-the same way.
+"""Which periods a text speaks about (its area is `rag.scope`'s). Pure functions, used for chunks (at
+indexing) and for questions (at query time), so both sides normalise the same way.
 
 Period labels: ``"2024"`` (a year), ``"2025前三季度"`` (a year with a part of it), ``"十四五"``
 (a five-year plan period), and ``"2025目标"`` next to ``"2025"`` when the year is a target
@@ -16,17 +15,12 @@ Period labels: ``"2024"`` (a year), ``"2025前三季度"`` (a year with a part o
 ('2024',)
 >>> detect_periods("到 2025 年，全社会研发投入占 GDP 比重达到 4.5%")
 ('2025', '2025目标')
->>> detect_scope("2024年,全区固定资产投资175.1亿元"), detect_scope("全市万人发明专利拥有量达72.19件")
-('zone', 'city')
 """
 
 from __future__ import annotations
 
 import re
 from typing import NamedTuple
-
-from rag.profile import active
-from rag.types import Scope
 
 _CN_DIGIT = {"〇": "0", "零": "0", "○": "0", "一": "1", "二": "2", "三": "3", "四": "4",
              "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}  # fmt: skip
@@ -226,48 +220,6 @@ def report_period(title: str, lead: str) -> str:
             same = [x for x in years if x.startswith(years[0][:4])]
             return max(same, key=len)
     return dateline.group(1) if dateline else ""
-
-
-def detect_scope(text: str, carry: Scope = "unknown") -> Scope:
-    """The area (a scope id of the domain profile) `text` speaks of, else "unknown".
-
-    `carry` is the scope already in force around the text (the paragraph before a chunk, the
-    document's subject). It settles the ambiguous cases: a text naming several areas by name (a zone
-    article comparing with the city, a city plan citing the zone's ranking) takes `carry` when it is
-    one of them, else the narrowest; a bare weak name (a company called after its city) does not
-    override a carried narrower scope. With no carry the narrowest area named wins.
-    """
-    prof = active()
-    order = prof.scope_ids()
-    # A generic word ("全市") names the area in force, else the one the text names first by name: in a
-    # prefecture's bulletin "全市" is the prefecture, in a zone's report it is the city around the zone.
-    home = carry if carry in order else prof.named_scope(text)
-    strong = prof.scopes_named(text, strong_only=True, home=home)
-    weak = prof.scopes_named(text, home=home) - strong
-    if len(strong) > 1 and carry in strong:
-        return carry
-    if strong and carry in weak and all(order.index(s) > order.index(carry) for s in strong):
-        return carry  # a wider area cited in a text that names its own only in passing ("落实江州市…，临川…")
-    if strong:
-        return min(strong, key=order.index)
-    if weak:
-        narrowest = min(weak, key=order.index)
-        if carry in order and order.index(carry) < order.index(narrowest):
-            return carry
-        return narrowest
-    return "unknown"
-
-
-def last_scope(text: str) -> Scope:
-    """The scope of the last explicit mention in `text` (what a following sentence inherits)."""
-    mentions = active().scope_mentions(text, strong_only=True)
-    return mentions[-1][2] if mentions else "unknown"
-
-
-def doc_defaults(lead: str) -> tuple[tuple[str, ...], Scope]:
-    """Document-level periods and scope, read from its title and first paragraph (see
-    `rag.clean.doc_lead`); chunks that say nothing themselves inherit these."""
-    return detect_periods(lead), detect_scope(lead)
 
 
 def _in_range(pos: int, text: str) -> bool:

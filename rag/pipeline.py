@@ -23,7 +23,7 @@ from string import Template
 from typing import Any
 
 from rag.arith import derive, infer
-from rag.cite import finished, resolve_citations, strip_markers
+from rag.cite import finished, loop_end, resolve_citations, strip_markers
 from rag.compose import change_answer, lookup_answer, missing_parts, nearest_answer, trend_answer
 from rag.facts import FactStore
 from rag.frame import asked_metric, frame
@@ -173,13 +173,20 @@ class Pipeline:
         first: float | None = None
         checked, shown = 0, ""
         with self._gen_lock:
-            for piece in self.generator.stream(messages):
+            stream = self.generator.stream(messages)
+            for piece in stream:
                 if first is None:
                     first = time.perf_counter()
                 pieces.append(piece)
                 # Readers see a sentence only once it is finished and verified: the draft so far is checked
                 # as a whole answer would be, and only the model's own accepted sentences are shown.
                 draft = "".join(pieces)
+                if (cut := loop_end(draft)) >= 0:
+                    pieces = [draft[:cut]]  # the model repeats itself: one copy is the answer, the rest noise
+                    close = getattr(stream, "close", None)
+                    if close:
+                        close()
+                    break
                 end = finished(draft)
                 if end > checked and not judged:
                     checked = end
@@ -192,7 +199,8 @@ class Pipeline:
         # What the passages imply but never state (an earlier value, years between two events) is computed
         # by code, operands shown: it replaces a refusal and completes an answer that lists only the parts.
         inferred = infer(fr, passages)
-        if not inferred and not derive(fr, ver.text):
+        sources = "\n".join(h.chunk.text for h in passages)  # where a target the question names must be stated
+        if not inferred and not derive(fr, ver.text, sources):
             # "2025年比2024年多了多少？" when the passages hold only one of the years: the facts of the whole
             # corpus give both, and their passages join the sources.
             facts = stored()
@@ -212,7 +220,7 @@ class Pipeline:
         if ver.refused and not inferred:
             # "两次增资加起来一共多少？" refused or miscomputed by the model: the operands quoted, code adds them.
             quote = extractive_answer(fr, passages, max_sentences=2)
-            computed = derive(fr, quote) if quote else ""
+            computed = derive(fr, quote, sources) if quote else ""
             inferred = quote + computed if computed else ""
         if ver.refused and inferred:
             ver = replace(
@@ -238,8 +246,12 @@ class Pipeline:
                 passages, hits = (*passages, *rest.extra), (*hits, *rest.extra)
                 text = ver.text + rest.text
                 ver = replace(ver, text=text, citations=tuple(resolve_citations(text, passages)))
-            ver = with_conflicts(fr, passages, ver)
-            computed = derive(fr, ver.text) or inferred
+            # Every retrieved passage may disagree, not only those the model read: three planted copies of a
+            # falsehood can fill the prompt while the retrieved fourth states the truth.
+            wider = (*passages, *(h for h in hits if h not in passages))
+            noted = with_conflicts(fr, wider, ver)
+            passages, ver = (wider, noted) if noted is not ver else (passages, ver)
+            computed = derive(fr, ver.text, sources) or inferred
             if computed:
                 ver = replace(
                     ver, text=ver.text + computed, citations=tuple(resolve_citations(ver.text + computed, passages))

@@ -44,7 +44,11 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
     q = question.strip()
     if not is_yes_no(q):
         return None  # "965亿元和1135.1亿元分别是哪一年的？" names figures but asserts nothing
-    figs = extract_figures(q)
+    day = _day_premise(q, passages)
+    if day is not None:
+        return day
+    dated = _ASSERTED_DAY.search(q)  # "7月1号" is a day, not the figures 7月 and 1
+    figs = [f for f in extract_figures(q) if not (dated and dated.start() <= f.start < dated.end())]
     q_periods = periods_in(q)
     q_scopes = scopes_in(q)
     # Non-year figures first: "2024年GDP达1235亿元吗" asserts the GDP, the year only frames it.
@@ -96,6 +100,41 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
             found.append(PremiseCheck(claimed=fig.raw, agrees=agrees, source=g.raw, passage=n, sentence=sentence))
     # One wrong figure makes the premise wrong: "1.71平方米组件效率是28.36%吗" agrees on 1.71平方米 only.
     return next((f for f in found if not f.agrees), found[0] if found else None)
+
+
+_ASSERTED_DAY = re.compile(r"(?<!\d)(1[0-2]|[1-9])\s*月\s*([1-3]\d|[1-9])\s*[日号]")
+_PASSAGE_DAY = re.compile(r"(?<!\d)(1[0-2]|[1-9])月([1-3]\d|[1-9])日")
+
+
+def _day_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None:
+    """A day the question asserts for an event ("是7月1号开始施行的吧？"), held against the day a passage gives
+    the same event ("自2026年9月1日起施行"): the passage clause must name what the question says happened.
+
+    >>> from rag.types import Chunk, Hit
+    >>> t = "本办法自2026年9月1日起施行，有效期至2028年12月31日。"
+    >>> p = _day_premise("那个办法是7月1号开始施行的吧？", [Hit(Chunk("c", "d", "T", "", t, 0, len(t)), 1.0)])
+    >>> p.claimed, p.agrees, p.source
+    ('7月1号', False, '9月1日')
+    """
+    m = _ASSERTED_DAY.search(question)
+    if not m:
+        return None
+    _, hi = clause_bounds(question, m.start(), m.end())
+    event = bigrams(metric_core(question[m.end() : hi]))
+    best: tuple[float, int, re.Match[str], Chunk] | None = None
+    for n, hit in enumerate(passages, start=1):
+        text = hit.chunk.text
+        for d in _PASSAGE_DAY.finditer(text):
+            lo, end = clause_bounds(text, d.start(), d.end())
+            said = overlap(event, bigrams(text[lo:end]))  # the event ("施行"): any of its words will do
+            score = said + overlap(bigrams(question), bigrams(sentence_at(text, d.start())))
+            if said > 0 and (best is None or score > best[0]):
+                best = (score, n, d, hit.chunk)
+    if best is None:
+        return None
+    _, n, d, chunk = best
+    agrees = (int(d.group(1)), int(d.group(2))) == (int(m.group(1)), int(m.group(2)))
+    return PremiseCheck(m.group(0), agrees, d.group(0), n, sentence_at(chunk.text, d.start()))
 
 
 def _dated_days(chunk: Chunk) -> list[Figure]:

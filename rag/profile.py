@@ -26,6 +26,11 @@ import yaml
 DEFAULT_PROFILE = Path(__file__).resolve().parent / "profiles" / "kunshan.yaml"
 
 
+# Characters of determiners and levels, never of an area's own name (各市, 全县, 本区, 国家级, 省级…): one each,
+# as a set of characters, not words.
+_NOT_IN_NAME = ("国", "各", "本", "该", "级", "其", "他", "外", "全", "省", "市", "县", "区")
+
+
 def _alternation(words: list[str] | tuple[str, ...]) -> str:
     # Longest first: regex alternation takes the first alternative that matches.
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
@@ -55,6 +60,7 @@ class Profile:
     scope_hint: str = ""
     scopes: tuple[ScopeDef, ...] = ()
     places: tuple[str, ...] = ()
+    place_suffixes: tuple[str, ...] = ()  # how names of areas end ("市", "开发区"): an unknown one is another area
     metric_synonyms: tuple[tuple[str, str], ...] = ()
     verb_synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
     typos: tuple[tuple[str, str], ...] = ()
@@ -83,6 +89,7 @@ class Profile:
             ),
             scopes=scopes,
             places=tuple(str(w) for w in data.get("places") or ()),
+            place_suffixes=tuple(str(w) for w in data.get("place_suffixes") or ()),
             metric_synonyms=tuple((str(k), str(v)) for k, v in (data.get("metric_synonyms") or {}).items()),
             verb_synonyms=tuple(
                 (str(k), tuple(str(w) for w in v)) for k, v in (data.get("verb_synonyms") or {}).items()
@@ -173,6 +180,21 @@ class Profile:
         for a, b, _ in reversed(self.scope_mentions(text, strong_only)):
             text = text[:a] + " " + text[b:]
         return text
+
+    def other_place(self, text: str) -> bool:
+        """Whether `text` names an area the profile does not know ("东湖市"): two characters and a place
+        suffix, not a category ("国家高新区") nor a determiner's ("各市").
+
+        >>> p = Profile.from_dict({"scopes": [{"id": "z", "names": ["高新区"], "not_after": ["国家"]}],
+        ...                        "place_suffixes": ["市", "高新区"]})
+        >>> p.other_place("东湖市用电量多少"), p.other_place("国家高新区有几个"), p.other_place("各市排名")
+        (True, False, False)
+        """
+        if not self.place_suffixes:
+            return False
+        # Two characters that are no determiner or level (各, 本, 全, 国, 级…) before a suffix, at a word's start.
+        head = rf"(?:^|(?<=[\s，,、和与及跟在]))[^\W\d{''.join(_NOT_IN_NAME)}]{{2}}"
+        return bool(re.search(rf"{head}(?:{_alternation(self.place_suffixes)})", self.strip_scopes(text)))
 
     def scope_names(self) -> tuple[str, ...]:
         """Every name of every scope (for literal checks and stopwords)."""

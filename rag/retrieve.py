@@ -43,7 +43,8 @@ def question_cues(question: str) -> tuple[tuple[str, ...], str]:
     >>> question_cues("“十二五”末昆山人才资源总量是多少？")
     (('十二五', '十三五', '2015'), 'city')
     """
-    from rag.period import detect_periods, detect_scope
+    from rag.period import detect_periods
+    from rag.scope import detect_scope
 
     prof = active()
     periods = list(detect_periods(question))

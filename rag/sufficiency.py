@@ -30,8 +30,10 @@ import re
 from collections.abc import Sequence
 
 from rag.cite import bigrams, overlap, strip_markers, unquoted
-from rag.frame import question_key
+from rag.frame import ASKING, question_key
+from rag.grammar import core, expand
 from rag.numbers import extract_figures
+from rag.types import Hit
 
 # Words an answer is phrased with, whatever it answers: never the answer itself.
 _PHRASING = re.compile(
@@ -189,3 +191,21 @@ def _char_bigrams(text: str) -> set[str]:
     """Every adjacent pair of characters, lower-cased (names run across scripts: "骁龙888Plus")."""
     t = text.lower()
     return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def absent_terms(question: str, passages: Sequence[Hit]) -> list[str]:
+    """The question's subject (its first run of ≥ 3 characters between fillers) when the passages do not
+    contain it: most of its character bigrams occur in none of them.
+
+    >>> from rag.types import Chunk, Hit
+    >>> t = "沪士电子人工智能芯片高端印制电路板扩产项目奠基开工。"
+    >>> absent_terms("甲乙时代在全区投了什么项目？", [Hit(Chunk("c", "d", "T", "", t, 0, len(t)), 1.0)])
+    ['甲乙时代']
+    """
+    text = "".join(re.sub(r"\s", "", h.chunk.text) for h in passages)
+    grams = bigrams(text)
+    # Only the run in subject position (the question's first): later runs are mostly how people ask
+    # ("照材料推算", "占多大比重"), and the model rarely repeats those verbatim anyway.
+    runs = re.findall(r"[\u4e00-\u9fffA-Za-z]{2,}", core(ASKING.sub(" ", question)))[:1]
+    # Most of a run's bigrams missing, not the run itself: "中科可控发布" is not in "中科可控…有限公司发布".
+    return [r for r in runs if overlap(bigrams(r), grams) < 0.5 and overlap(bigrams(expand(r)), grams) < 0.5]

@@ -46,26 +46,43 @@ def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str], str]]:
     >>> t = "主要指标｜指标：实际使用外资（亿美元）｜2026年1—9月：2.53｜同比增长(%)：11.5"
     >>> [(s, c) for s, _, _, c in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
     [('实际使用外资2.53亿美元', '2026年1—9月'), ('实际使用外资同比增长11.5%', '2026年1—9月')]
+
+    A table whose columns are metrics has the row's subject in front of each:
+    >>> t = "表2 分地区｜地区：东湖市｜R&D经费（亿元）：742.6｜R&D经费投入强度（%）：3.89"
+    >>> [s for s, _, _, _ in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
+    ['东湖市R&D经费742.6亿元', '东湖市R&D经费投入强度3.89%']
     """
     name, cells = table_row(chunk)
-    unit = _UNIT.search(name)
+    # The unit sits in the indicator's brackets ("实际使用外资（亿美元）") or in a column of its own (单位：亿元).
+    unit = next((v.strip() for c, v in cells if _UNIT_COLUMN.fullmatch(c.strip())), "")
+    cells = [(c, v) for c, v in cells if not _UNIT_COLUMN.fullmatch(c.strip())]
+    unit = unit or (m.group(1) if (m := _UNIT.search(name)) else "")
     label = indicator_label(name)
     out = []
     last: tuple[set[str], str] = (set(), "")
+    # No column names a period ("地区 R&D经费（亿元） 投入强度（%）"): each column is a metric of the row's
+    # subject, for the period the document reports on.
+    by_metric = not any(periods_in(column) for column, _ in cells)
     for column, value in cells:
-        periods, own = periods_in(column), _UNIT.search(column)
-        if periods or not last[1]:
+        periods, own = periods_in(column), (m.group(1) if (m := _UNIT.search(column)) else "")
+        if by_metric:
+            lead = label + indicator_label(column)
+            synth = lead + value + (own or unit)
+        elif periods or not last[1]:
             last = (periods, column)
-            synth = label + value + (unit.group(1) if unit else "")
+            lead = label
+            synth = label + value + unit
         else:
             # "同比增长(%)" after "2026年1—9月": the change of that period's value, in the column's own unit.
-            synth = label + indicator_label(column) + value + (own or unit).group(1) if (own or unit) else label + value
+            lead = label + indicator_label(column)
+            synth = lead + value + (own or unit)
             periods, column = last
-        for g in [g for g in extract_figures(synth) if g.start >= len(label)][:1]:
+        for g in [g for g in extract_figures(synth) if g.start >= len(lead)][:1]:
             out.append((synth, g, periods, column))
     return out
 
 
+_UNIT_COLUMN = re.compile(r"(?:计量)?单位")
 _UNIT = re.compile(r"[（(]([^（()）]*)[）)]$")
 
 

@@ -41,7 +41,6 @@ from itertools import islice
 from rag.cite import (
     bigrams,
     clean_markers,
-    overlap,
     resolve_citations,
     split_claims,
     strip_markers,
@@ -52,7 +51,6 @@ from rag.complete import with_change
 from rag.conflict import overrule
 from rag.entity import subject
 from rag.frame import (
-    ASKING,
     Frame,
     as_frame,
     split_frame,
@@ -62,11 +60,11 @@ from rag.frame import (
     states_unit_for,
     sub_questions,
 )
-from rag.grammar import core, expand, is_yes_no
+from rag.grammar import is_yes_no
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import REFUSAL
-from rag.quote import EXTRACTIVE_MIN_SCORE, REFUSAL_OVERRIDE_MIN_SCORE, extractive_answer
-from rag.sufficiency import binds_role, new_text, states_slot
+from rag.quote import EXTRACTIVE_MIN_SCORE, REFUSAL_OVERRIDE_MIN_SCORE, extractive_answer, sourced_quote
+from rag.sufficiency import absent_terms, binds_role, new_text, states_slot
 from rag.support import check_claim
 from rag.types import Claim, ClaimCheck, Hit, Verification
 
@@ -98,23 +96,26 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
     unsupported: list[str] = []
     said_refusal = False
     pool = [h.chunk.text for h in passages]  # what a name in the answer may come from (`rag.sufficiency`)
+    asked = frozenset() if yes_no else frozenset(bigrams(fr.metric))
+    parts = frozenset() if yes_no else fr.parts
+    asked_each = [sub.text for sub in sub_questions(fr)] or [question]
+
+    def run(c: Claim) -> tuple[ClaimCheck, tuple[int, ...]]:
+        return check_claim(c, passages, q_periods, q_scopes, yes_no, framed, entity, fr.names, parts, asked)
+
     for claim in claims:
         if is_refusal(claim.text):
             said_refusal = True
             checks.append(ClaimCheck(claim=claim, supported=False, reason="refusal"))
             continue
-        check, cites = check_claim(
-            claim,
-            passages,
-            q_periods,
-            q_scopes,
-            yes_no,
-            framed,
-            entity,
-            fr.names,
-            frozenset() if yes_no else fr.parts,
-            frozenset() if yes_no else frozenset(bigrams(fr.metric)),
-        )
+        check, cites = run(claim)
+        if not claim.cites and check.figures and not check.supported:
+            # A figure sentence the model left uncited (its marker comes later, or never): it stands when one
+            # passage states every figure in it for the same metric, period and area, cited to that passage.
+            tried = (run(replace(claim, cites=(n,))) for n in range(1, len(passages) + 1))
+            check, cites = next((t for t in tried if t[0].supported), (check, cites))
+        if _dated_by_source(fr, check, cites, pool):  # "2022年考研" began 2021年12月25日, as its source says
+            check = replace(check, supported=True, reason="")
         checks.append(check)
         unsupported += [f.raw for f in check.figures if not f.supported]
         if check.reason == "off_period":
@@ -126,7 +127,8 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
             dates = fr.asks in ("time", "day")
 
             def states(n: int, claim: Claim = claim, dates: bool = dates) -> bool:
-                return states_slot(question, claim.text, [pool[n - 1]], dates, pool)
+                # "导演是谁？主演是谁？": a sentence answering one of the questions answers that one.
+                return any(states_slot(q, claim.text, [pool[n - 1]], dates, pool) for q in asked_each)
 
             # The cited passages first; only when none states it, the first other passage that does.
             others = (n for n in range(1, len(pool) + 1) if n not in cites and states(n))
@@ -183,6 +185,9 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
             # "2024年底和2025年底分别是多少？": one quote for each period (or area) asked, else one for all.
             each = [extractive_answer(f, passages, min_score=min_score) for f in split_frame(fr)]
             out = "".join(dict.fromkeys(q for q in each if q)) or extractive_answer(fr, passages, min_score=min_score)
+            # The model found the figures but said them for another period: its source sentence, in its own words.
+            dropped = (c.claim.text for c in checks if {f.reason for f in c.figures if not f.supported} == {"period"})
+            out = next((q for c in dropped if (q := sourced_quote(fr, c, passages))), "") or out
         parts = [p for p in re.split(r"(?<=[？?])", question) if p.strip()]
         if not out and not no_quote and len(parts) > 1:
             # "23名是全区的数吗？全区21年新增国家级人才几名？": each question is matched on its own
@@ -205,6 +210,15 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
         fallback=fallback,
         refused=refused,
     )
+
+
+def _dated_by_source(fr: Frame, check: ClaimCheck, cites: Sequence[int], pool: Sequence[str]) -> bool:
+    """Years and dates alone, off the question's years, all stated by a passage that speaks of the asked year
+    too: the year names an edition or a title ("2021年美网冠军"), not another period's figure."""
+    years = [p for p in fr.periods if p.isdigit()]
+    dates_only = all(f.supported and _is_date(f.raw) for f in check.figures)
+    off = check.reason == "off_period" and fr.asks != "amount" and dates_only
+    return off and any(any(y in p for y in years) and all(f.raw in p for f in check.figures) for p in pool)
 
 
 def _asks_words(fr: Frame, check: ClaimCheck) -> bool:
@@ -267,24 +281,6 @@ def _unstated_figures(fr: Frame, passages: Sequence[Hit]) -> list[str]:
         return []
     stated = [g for h in passages for g in extract_figures(h.chunk.text)]
     return [f.raw for f in figs if not any(same_figure(f, g) for g in stated)]
-
-
-def absent_terms(question: str, passages: Sequence[Hit]) -> list[str]:
-    """The question's subject (its first run of ≥ 3 characters between fillers) when the passages do not
-    contain it: most of its character bigrams occur in none of them.
-
-    >>> from rag.types import Chunk, Hit
-    >>> t = "沪士电子人工智能芯片高端印制电路板扩产项目奠基开工。"
-    >>> absent_terms("甲乙时代在全区投了什么项目？", [Hit(Chunk("c", "d", "T", "", t, 0, len(t)), 1.0)])
-    ['甲乙时代']
-    """
-    text = "".join(re.sub(r"\s", "", h.chunk.text) for h in passages)
-    grams = bigrams(text)
-    # Only the run in subject position (the question's first): later runs are mostly how people ask
-    # ("照材料推算", "占多大比重"), and the model rarely repeats those verbatim anyway.
-    runs = re.findall(r"[\u4e00-\u9fffA-Za-z]{2,}", core(ASKING.sub(" ", question)))[:1]
-    # Most of a run's bigrams missing, not the run itself: "中科可控发布" is not in "中科可控…有限公司发布".
-    return [r for r in runs if overlap(bigrams(r), grams) < 0.5 and overlap(bigrams(expand(r)), grams) < 0.5]
 
 
 __all__ = ["REFUSAL", "is_refusal", "verify"]

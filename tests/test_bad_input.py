@@ -606,3 +606,20 @@ def test_no_module_in_rag_or_ui_unpickles() -> None:
     assert len(files) > 10
     problems = [p for f in files for p in unsafe_loads(f.read_text(encoding="utf-8"), f"{f.parent.name}/{f.name}")]
     assert problems == []
+
+
+def test_an_unusable_index_is_a_clear_cli_error_not_a_traceback(monkeypatch, capsys):
+    """A stale or foreign index (the profile or chunking changed since it was built) stops every command
+    with the message that says how to fix it, exit status 2."""
+    import rag.cli as cli
+
+    def stale(args):
+        raise index_mod.IndexUnusable("index is stale: chunking settings changed — run `gaoxin index build`")
+
+    parser = cli.build_parser()
+    for sub in parser._subparsers._group_actions[0].choices.values():  # type: ignore[union-attr]
+        sub.set_defaults(fn=stale)
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    assert cli.main(["ask", "高新区GDP多少"]) == 2
+    err = capsys.readouterr().err
+    assert "index is stale" in err and "gaoxin index build" in err and "Traceback" not in err

@@ -240,3 +240,25 @@ def test_a_sentence_with_single_spaces_is_not_a_table():
         if s.kind == "table_row"
     ]
     assert rows == []
+
+
+def test_a_table_with_a_unit_column_and_dashes_is_read_with_each_rows_unit():
+    """ "指标 单位 2025年 …": the unit sits in a column of its own, and "—" marks a cell not reported; both
+    are table rows, each value read in its row's unit."""
+    from rag.table import row_sentence
+    from rag.types import Chunk
+
+    text = (
+        "一、总体情况\n\n今年以来，能耗稳中有降。\n\n主要指标\n\n"
+        "指标 单位 2025年 2026年1—10月 同比增长(%)\n"
+        "全社会用电量 亿千瓦时 68.4 61.3 7.4\n"
+        "能耗降幅 % 4.2 4.6 —\n"
+        "充电桩数量 个 3260 4120 —\n"
+    )
+    rows = [s for s in clean(_doc(text)) if s.kind == "table_row"]
+    assert len(rows) == 3
+    sentences = [row_sentence(Chunk("c", "x.txt", "T", "", r.text, 0, len(r.text), kind="table_row")) for r in rows]
+    assert sentences[0] == (
+        "2025年全社会用电量68.4亿千瓦时；2026年1—10月全社会用电量61.3亿千瓦时；2026年1—10月全社会用电量同比增长7.4%"
+    )
+    assert sentences[2] == "2025年充电桩数量3260个；2026年1—10月充电桩数量4120个"  # no change reported: none read

@@ -246,3 +246,21 @@ def test_a_premise_names_its_figure_by_the_noun_after_it_too():
     assert wrong is not None and not wrong.agrees and wrong.source == "12万元"
     right = check_premise("博士后出站留区满3年能再拿20万一次性补贴吗？", [text_hit(t)])
     assert right is not None and right.agrees and right.source == "20万元"
+
+
+def test_a_table_of_areas_binds_each_row_to_its_own_area_for_the_reported_period():
+    """ "地区 R&D经费（亿元） 投入强度（%）" names no period in any column: each column is a metric of the row's
+    area, for the year the bulletin reports on. The province's "全省" row is the province's; a prefecture the
+    profile does not know is "other", never offered for an area it knows."""
+    text = (
+        "2025年江苏省科技经费投入统计公报\n\n江苏省统计局\n\n2026年9月25日\n\n"
+        "2025年，全省科技投入保持增长。\n\n表2 分地区情况\n\n"
+        "地区 R&D经费（亿元） R&D经费投入强度（%）\n全省 4586.3 3.32\n东湖市 742.6 3.89\n苏州市 1228.7 4.41\n"
+    )
+    doc = Document("bulletin.txt", "bulletin.txt", text, "x")
+    facts = [f for c in chunk_document(doc, Settings()) for f in bind_chunk(c) if f.table]
+    by_value = {f.raw: f for f in facts}
+    assert by_value["3.32%"].scope == "province" and by_value["3.32%"].period == "2025"
+    assert by_value["742.6亿元"].scope == "other" and by_value["742.6亿元"].metric.startswith("东湖市R&D经费")
+    assert by_value["1228.7亿元"].scope == "prefecture"
+    assert by_value["3.89%"].sentence == "东湖市R&D经费投入强度3.89%"

@@ -93,3 +93,21 @@ def test_the_model_reads_yes_more_likely_for_a_stating_sentence(settings: Settin
     before = list(llm.input_ids[: llm.n_tokens])
     judge(model, q, "《远山》的导演是林知秋。", FILM)
     assert list(llm.input_ids[: llm.n_tokens]) == before
+
+
+class _JudgesPerQuestion(ScriptedGenerator):
+    """Finds the cited sentence to state who directed the film, and not what any other question asks."""
+
+    def yes_probability(self, messages, yes, no) -> float:  # type: ignore[no-untyped-def]
+        self.calls.append(list(messages))
+        return 0.97 if "导演是谁" in messages[-1].content and "主演" not in messages[-1].content else 0.1
+
+
+def test_an_answer_to_one_of_two_questions_is_judged_on_that_one() -> None:
+    """ "导演是谁？主演是谁？": the cited sentence names the director only. The answer is judged per question,
+    so it stands for the one it answers instead of being refused for not answering both."""
+    model = _JudgesPerQuestion("《远山》的导演是林知秋[1]。")
+    answer, refused = _ask("《远山》的导演是谁？主演是谁？", model)
+    assert not refused and "林知秋" in answer
+    answer, refused = _ask("《远山》的主演是谁？", _JudgesPerQuestion("《远山》的主演是林知秋[1]。"))
+    assert refused

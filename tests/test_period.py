@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.period import detect_periods, detect_scope, doc_defaults, last_scope
+from rag.period import detect_periods
+from rag.scope import detect_scope, doc_defaults, last_scope
 
 
 @pytest.mark.parametrize(

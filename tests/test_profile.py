@@ -75,8 +75,8 @@ def other_profile():
 
 def test_the_second_profile_reads_its_own_places(other_profile):
     from rag.grammar import scopes_in
-    from rag.period import detect_scope
     from rag.query import normalize
+    from rag.scope import detect_scope
 
     zone, city = (s.label for s in other_profile.scopes[:2])
     assert detect_scope(f"2025年，{zone}实现地区生产总值") == "zone"

@@ -92,3 +92,25 @@ def test_a_dropped_figure_is_never_written_out_again():
     html, md = render_answer(a), answer_to_markdown(a)
     assert "1888.8" not in html and "1888.8" not in md
     assert "1处数字" in html and "已删除" in html  # the reader still learns something was removed
+
+
+class LoopingModel(DraftingModel):
+    """States the figure once, cited, then falls into a loop repeating a clause (as small models do), and
+    would go on for the whole token budget; it counts what it was made to generate."""
+
+    def __init__(self) -> None:
+        super().__init__("2024年昆山高新区实现地区生产总值" + TRUE + "[{n}]。")
+        self.pieces = 0
+
+    def stream(self, messages: Sequence[Message]) -> Iterator[str]:
+        yield from super().stream(messages)
+        while self.pieces < 400:
+            self.pieces += 1
+            yield "其中工业经济稳中有进，"
+
+
+def test_a_model_that_loops_is_stopped_and_the_loop_is_never_shown(retriever):
+    model = LoopingModel()
+    a = Pipeline(Settings(), retriever=retriever, generator=model).ask("2024年昆山高新区地区生产总值是多少？")
+    assert model.pieces < 10  # generation stopped once the repetition was seen, not at the token budget
+    assert TRUE in a.answer and a.answer.count("工业经济稳中有进") <= 1

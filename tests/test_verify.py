@@ -490,3 +490,42 @@ def test_an_asserted_year_is_held_against_a_day_the_report_dates():
     found = check_premise("甲乙光电制造基地是2027年才开工吧？", [hit])
     assert found is not None and not found.agrees and found.source == "2026年11月18日"
     assert check_premise("甲乙光电是2025年成立的吧？", [hit]) is None
+
+
+def test_a_target_column_answers_only_a_question_about_targets():
+    """A policy's indicator table holds the achieved year and the targets: "有多少" is not answered with a
+    target, "目标是多少" is, and a question about part of a year is answered by neither."""
+    from rag.locate import table_cell
+
+    t = "表1 主要指标｜指标名称：绿电交易电量（亿千瓦时）｜2025年：4.36｜2026年目标：5.5｜2028年目标：8"
+    row = Hit(Chunk("c", "p.txt", "T", "", t, 0, len(t), kind="table_row"), 1.0)
+    target = "表中“绿电交易电量（亿千瓦时）”的2028年目标为8亿千瓦时[1]。"
+    assert table_cell("绿电交易电量2028年目标是多少？", [row]) == target
+    assert table_cell("2026年绿电交易电量有多少？", [row]) == ""
+    assert table_cell("2026年1—10月绿电交易电量有多少？", [row]) == ""
+    achieved = "表中“绿电交易电量（亿千瓦时）”的2025年为4.36亿千瓦时[1]。"
+    assert table_cell("2025年绿电交易电量有多少？", [row]) == achieved
+
+
+def test_an_uncited_figure_sentence_stands_only_when_one_passage_states_it():
+    """Small models put the marker at the end of a paragraph, or leave it out: a sentence without one is
+    checked against each passage and cited to the one that states its figures for the same metric."""
+    noise = text_hit("交通运输部门做好疫情防控各项工作。")
+    fact = text_hit("2023年春运首日全国铁路、公路、水路、民航共发送旅客3473.6万人次。")
+    q = "2023年春运首日旅客发送量是多少？"
+    v = verify("2023年春运首日全国共发送旅客3473.6万人次。交通运输部门做好疫情防控[1]。", [noise, fact], q)
+    assert not v.refused and "3473.6万人次[2]" in v.text
+    wrong = verify("2023年春运首日全国共发送旅客3500万人次。", [noise, fact], q)
+    assert "3500万人次" in wrong.unsupported_numbers and "3500" not in wrong.text
+    other = text_hit("2023年春运首日全国铁路发送旅客300万人次。")  # the figure, but of another metric
+    assert "3473.6" not in verify("2023年春运首日全国铁路发送旅客3473.6万人次。", [noise, other], q).text
+
+
+def test_a_word_is_not_read_as_the_filler_inside_it():
+    """共 (as in 共计) and 有 (as in 有…家) are fillers, but 公共 and 有效 are words of the indicator's name."""
+    from rag.locate import table_cell
+
+    t = "表1 主要指标｜指标名称：公共充电桩（个）｜2025年：3260｜2028年目标：6000"
+    row = Hit(Chunk("c", "p.txt", "T", "", t, 0, len(t), kind="table_row"), 1.0)
+    want = "表中“公共充电桩（个）”的2028年目标为6000个[1]。"
+    assert table_cell("政策指标表里，公共充电桩2028年目标是多少个？", [row]) == want
