@@ -83,7 +83,8 @@ def fits(fr: Frame, f: Fact) -> float:
         return 0.0
     have = bigrams(core(clause))
     score = overlap(bigrams(" ".join(words)), have)
-    return score if score >= METRIC_COVER and overlap(bigrams(words[-1]), have) >= HEAD_COVER else 0.0
+    # The head is the compound's end (一般公共预算支出 → 预算支出): 预算收入 shares all else and answers nothing.
+    return score if score >= METRIC_COVER and overlap(bigrams(words[-1][-4:]), have) >= HEAD_COVER else 0.0
 
 
 def _clause(f: Fact) -> str:
