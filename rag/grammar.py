@@ -134,7 +134,21 @@ def rate_kind(text: str, fig: Figure) -> str:
     before = text[lo : fig.start]
     if re.search(r"增长率|增速|增幅|降幅", before):
         return "change"  # a rate of change, though it ends in 率
+    if re.search(r"[到至]\s*$", before):
+        # "占GDP比重较上期增长0.75个百分点，提高到3.7%": the level reached, a share when its sentence names one.
+        s_lo = max((text.rfind(ch, 0, fig.start) for ch in _SENTENCE), default=-1) + 1
+        return "share" if _SHARE.search(text[s_lo : fig.start]) else ""
     return "share" if _SHARE.search(before) else "change" if _CHANGE.search(before) else ""
+
+
+def other_rate(claim: str, fig: Figure, text: str, g: Figure) -> bool:
+    """Whether a percentage said as a share is stated by `text` as a change, or the other way round.
+
+    >>> c, t = "占全市比重7.4%", "同比增长7.4%"
+    >>> other_rate(c, extract_figures(c)[0], t, extract_figures(t)[0])
+    True
+    """
+    return fig.kind == "percent" and {rate_kind(claim, fig), rate_kind(text, g)} == {"share", "change"}
 
 
 def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:

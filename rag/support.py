@@ -21,6 +21,7 @@ from rag.grammar import (
     _THRESHOLD,
     METRIC_MIN_OVERLAP,
     claim_metric,
+    other_rate,
     passage_context,
     passage_scopes,
     same_kind_unit,
@@ -32,8 +33,6 @@ from rag.table import table_cells
 from rag.types import Chunk, Claim, ClaimCheck, Figure, FigureCheck, Hit
 
 GROUNDING_MIN_OVERLAP = 0.4  # figure-free sentences: share of their bigrams found in the cited passage
-
-
 BETTER_FIT = 0.2  # how much better another figure must state the asked metric to be the one meant
 
 
@@ -74,7 +73,7 @@ def _check_in_passage(
         metric = claim_metric(claim_text, fig)
         for synth, g, periods, _ in table_cells(chunk):
             stated = not metric or word_overlap(metric, passage_context(synth, g)) >= METRIC_MIN_OVERLAP
-            if not (same_figure(fig, g) and stated):
+            if not (same_figure(fig, g) and stated) or other_rate(claim_text, fig, synth, g):
                 continue
             if claim_periods and periods and not claim_periods & periods:
                 return "period"
@@ -90,8 +89,9 @@ def _check_in_passage(
     reason = "metric"
     claim_threshold = bool(_THRESHOLD.match(claim_text[fig.end :]))
     for g in occurrences:
-        if bool(_THRESHOLD.match(chunk.text[g.end :])) != claim_threshold:
-            continue  # "10亿元以上签约项目" is a class of projects, not an amount any project was said to have
+        # "10亿元以上签约项目" is a class of projects, no amount; "占比7.4%" is not the "增长7.4%" stated.
+        if bool(_THRESHOLD.match(chunk.text[g.end :])) != claim_threshold or other_rate(claim_text, fig, chunk.text, g):
+            continue
         if metric and word_overlap(metric, passage_context(chunk.text, g)) < METRIC_MIN_OVERLAP:
             continue
         if not metric and asked and _better_fit(asked, chunk.text, g):

@@ -529,3 +529,13 @@ def test_a_word_is_not_read_as_the_filler_inside_it():
     row = Hit(Chunk("c", "p.txt", "T", "", t, 0, len(t), kind="table_row"), 1.0)
     want = "表中“公共充电桩（个）”的2028年目标为6000个[1]。"
     assert table_cell("政策指标表里，公共充电桩2028年目标是多少个？", [row]) == want
+
+
+def test_a_share_is_never_backed_by_a_growth_rate_of_the_same_value():
+    """"占全市的比重为7.4%" cited to "同比增长7.4%": the same digits, another measure; the sentence is dropped."""
+    hit = text_hit("前三季度，全区新登记民营经营主体9326户，同比增长7.4%，占全市新登记总量的15.9%。")
+    q = "前三季度高新区新登记民营经营主体占全市的比重是多少？"
+    wrong = verify("前三季度高新区新登记民营经营主体占全市的比重为7.4%[1]。", [hit], q)
+    assert "7.4%" in wrong.unsupported_numbers and "比重为7.4%" not in wrong.text
+    right = verify("前三季度高新区新登记民营经营主体占全市的比重为15.9%[1]。", [hit], q)
+    assert not right.refused and "15.9%" in right.text
