@@ -532,7 +532,7 @@ def test_a_word_is_not_read_as_the_filler_inside_it():
 
 
 def test_a_share_is_never_backed_by_a_growth_rate_of_the_same_value():
-    """"占全市的比重为7.4%" cited to "同比增长7.4%": the same digits, another measure; the sentence is dropped."""
+    """ "占全市的比重为7.4%" cited to "同比增长7.4%": the same digits, another measure; the sentence is dropped."""
     hit = text_hit("前三季度，全区新登记民营经营主体9326户，同比增长7.4%，占全市新登记总量的15.9%。")
     q = "前三季度高新区新登记民营经营主体占全市的比重是多少？"
     wrong = verify("前三季度高新区新登记民营经营主体占全市的比重为7.4%[1]。", [hit], q)
