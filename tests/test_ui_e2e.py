@@ -230,7 +230,8 @@ def test_documents_tab_lists_seeds_and_rejects_bad_upload(page, server, tmp_path
     page.get_by_role("tab", name="文档").click()
     seeds = sorted(p.name for p in (ROOT / "seeds").glob("*.txt"))
     page.wait_for_function(
-        "names => names.every(n => document.querySelector('#docs-table').innerText.includes(n))",
+        # The tab renders its table a moment after the click: until then there is none to read (null), so wait.
+        "names => names.every(n => (document.querySelector('#docs-table')?.innerText || '').includes(n))",
         arg=seeds,
         timeout=30_000,
     )
@@ -375,4 +376,4 @@ def test_check_tab_shows_text_badges_and_strikes_the_wrong_figure(page, tmp_path
     save_screenshot(page, tmp_path / "check_tab.png", "check_tab.png")
     page.get_by_text("开发者/API").click()
     raw.wait_for(state="visible", timeout=10_000)
-    page.wait_for_function("() => document.querySelector('#verdict-json').innerText.includes('contradicted')")
+    page.wait_for_function("() => (document.querySelector('#verdict-json')?.innerText || '').includes('contradicted')")
