@@ -32,7 +32,7 @@ from rag.grammar import claim_metric, metric_words, passage_context, passage_sco
 from rag.numbers import extract_figures
 from rag.profile import active
 from rag.prompt import load_prompts
-from rag.ratio import format_value, gap, share
+from rag.ratio import ASKS_GAP, format_value, gap, share
 from rag.table import table_cells
 from rag.types import Chunk, Figure, Hit
 
@@ -40,7 +40,6 @@ from rag.types import Chunk, Figure, Hit
 # more words (乐美包装增资 ⊃ 增资: 1.0); two sorts of one kind (电子信息产业产值 vs 装备制造产业产值: 0.43,
 # 完成专利授权 vs 发明专利授权: 0.6) are different metrics, and no sum or change of them is asked for.
 SAME_METRIC = 0.8
-_GAP = re.compile(r"还差|差距|缺口|差多少")
 _OF_WHICH_PART = re.compile(r"^[^。；;！？!?]*?其中")  # the second figure is a part of the first
 
 
@@ -64,7 +63,7 @@ def derive(question: str | Frame, answer: str, sources: str = "") -> str:
     if fr.parts or fr.periods:
         dated = Chunk("answer", "", "", "", plain, 0, len(plain))
         figs = [f for f in figs if _in_periods(fr, {m.label for m in governing_mentions(dated, f.start)})]
-    if op == "−" and _GAP.search(question):
+    if op == "−" and ASKS_GAP.search(question):
         # "还差多少": a gap runs from what is achieved to a target; two targets (2026's and 2028's) have none.
         said = Chunk("answer", "", "", "", plain, 0, len(plain))
         if sum(not is_target(said, f) for f in figs) == 0:

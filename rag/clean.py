@@ -184,7 +184,15 @@ def _items(lines: list[_Line], *, joinable: bool) -> list[_Item]:
                 continue
         single = not _CELL_GAP.search(s) and _single_spaced(lines, i)
         if _CELL_GAP.search(s) or single:
-            caption = next((it.heading for it in reversed(items) if it.kind == "heading"), "") if not cur else ""
+            # The caption is the heading just before, or the 表N line just before when it heads no numbered rows.
+            cap = _TABLE_CAPTION.match(cur[0].text) if len(cur) == 1 else None
+            caption = (
+                f"表{cap.group(1)} {_heading_text(cap.group(2))}"
+                if cap
+                else next((it.heading for it in reversed(items) if it.kind == "heading"), "")
+                if not cur
+                else ""
+            )
             rows, j = _parse_plain_table(lines, i, caption or "表", single)
             if rows:
                 flush()
@@ -376,7 +384,8 @@ def _parse_table(lines: list[_Line], i: int) -> tuple[list[_Item], int]:
             return [], i
         value_cols, lead = tokens[-k:], tokens[:-k]
     name_col = lead[-1] if lead else "指标"
-    row_rx = re.compile(rf"^(\d+)\s+(\S.*?)((?:\s+{_VALUE}){{{k}}})\s*$")
+    # A cell may be "—" (not reported): the row is still a row, its other cells still values.
+    row_rx = re.compile(rf"^(\d+)\s+(\S.*?)((?:\s+(?:{_VALUE}|{_NO_VALUE.pattern})){{{k}}})\s*$")
 
     items: list[_Item] = []
     n = 1

@@ -38,7 +38,7 @@ from rag.trend import series
 from rag.types import Chunk, Composed, Fact, Hit
 
 
-class _Sources:
+class Sources:
     """The passages shown so far, and those a composed answer adds, numbered as the reader sees them."""
 
     def __init__(self, passages: Sequence[Hit], chunks: Mapping[str, Chunk]) -> None:
@@ -62,7 +62,7 @@ class _Sources:
 
 def lookup_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk]) -> Composed:
     """The sentences stating what each part of the question asks (`rag.lookup`); empty unless every part is."""
-    src = _Sources(passages, chunks)
+    src = Sources(passages, chunks)
     quotes: list[str] = []
     used: list[Fact] = []
     for part in split_frame(fr) or [fr]:
@@ -88,7 +88,7 @@ def change_answer(
     pair = store.change(fr.metric, scope, years)
     if pair is None or any(f.chunk_id not in chunks for f in pair):
         return Composed()
-    src = _Sources(passages, chunks)
+    src = Sources(passages, chunks)
     quotes = [src.quote([f], end="")[0] for f in pair if f.raw not in answer]
     a, b = pair
     expression = f"{b.raw} − {a.raw} = {format_value(b.value - a.value, a if '亿' in a.raw else b)}"
@@ -102,7 +102,7 @@ def trend_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: M
     line = [f for f in series(fr, store.facts) if f.chunk_id in chunks]
     if len(line) < 2:
         return Composed()
-    src = _Sources(passages, chunks)
+    src = Sources(passages, chunks)
     what = active().scope_label(line[0].scope) + (line[0].metric_id or fr.metric.split()[0])
     tpl = Template(load_prompts("premise")["trend_point"])
     text = "".join(
@@ -119,7 +119,7 @@ def missing_parts(
     parts = split_frame(fr)
     if not parts:
         return Composed()
-    src = _Sources(passages, chunks)
+    src = Sources(passages, chunks)
     quotes: list[str] = []
     used: list[Fact] = []
     for part in parts:
@@ -132,10 +132,15 @@ def missing_parts(
     return Composed("".join(quotes), tuple(src.extra), tuple(used))
 
 
-def nearest_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk]) -> Composed:
+def nearest_answer(
+    fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk], current_year: str = ""
+) -> Composed:
     """A figure question for a period no document states: what is missing, then the same metric and area for
     the nearest period stated (the same part of the year first, the latest before the asked one first), quoted
-    with its source. Empty when the asked period is stated, or no other is.
+    with its source; a refusal of what was asked. Empty when the asked period is stated, or no other is.
+
+    `current_year`: a whole year not over yet ("今年…多少" asked in December) is answered by its latest part
+    stated ("2026年1—10月"), said as that part: the answer to date, not a refusal.
 
     >>> from rag.types import Chunk, Fact
     >>> s = "2024年，实现地区生产总值1135.1亿元。"
@@ -145,6 +150,13 @@ def nearest_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks:
     >>> from rag.frame import frame
     >>> nearest_answer(frame("2025年地区生产总值多少？"), (), FactStore([f]), {"c1": c}).text
     '资料没有2025年全年的地区生产总值数据；最近一期为2024年全年：2024年，实现地区生产总值1135.1亿元[1]。'
+    >>> s2 = "2025年前三季度，实现地区生产总值880.2亿元。"
+    >>> c2 = Chunk("c2", "b.txt", "T", "", s2, 0, len(s2))
+    >>> from dataclasses import replace
+    >>> f2 = replace(f, id="f2", chunk_id="c2", period="2025前三季度", value=880.2e8, raw="880.2亿元", sentence=s2)
+    >>> a = nearest_answer(frame("2025年地区生产总值多少？"), (), FactStore([f, f2]), {"c1": c, "c2": c2}, "2025")
+    >>> a.text, a.answers
+    ('2025年全年尚未结束，资料中最新的是2025年前三季度的数据：2025年前三季度，实现地区生产总值880.2亿元[1]。', True)
     """
     if len(fr.parts) != 1 or fr.operation or fr.yes_no or fr.asks != "amount" or len(fr.scopes) > 1:
         return Composed()
@@ -164,16 +176,21 @@ def nearest_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks:
     if not single:
         return Composed()
     key = period_key(asked)
-    period = min(
-        single,
-        key=lambda p: (p[4:] != asked[4:], period_key(p) > key, abs(int(p[:4]) - int(asked[:4]))),
+    to_date = [p for p in single if asked == current_year and p.startswith(asked) and p != asked]
+    period = (
+        max(to_date, key=period_key)
+        if to_date
+        else min(
+            single,
+            key=lambda p: (p[4:] != asked[4:], period_key(p) > key, abs(int(p[:4]) - int(asked[:4]))),
+        )
     )
-    src = _Sources(passages, chunks)
+    src = Sources(passages, chunks)
     quote, _ = src.quote(single[period])
-    text = Template(load_prompts("premise")["nearest_period"]).substitute(
+    text = Template(load_prompts("premise")["year_to_date" if to_date else "nearest_period"]).substitute(
         asked=_period_label(asked), what=_metric_name(fr), period=_period_label(period), quote=quote
     )
-    return Composed(text, tuple(src.extra), (single[period][0],))
+    return Composed(text, tuple(src.extra), (single[period][0],), answers=bool(to_date))
 
 
 def _metric_name(fr: Frame) -> str:

@@ -23,11 +23,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from rag.bind import is_target
 from rag.cite import bigrams, overlap, sentence_spans, split_claims, strip_markers
 from rag.dating import governing_periods
 from rag.grammar import comparable, passage_context, passage_scopes
 from rag.numbers import extract_figures, same_figure
 from rag.profile import active
+from rag.table import names_target, table_cells
 from rag.trust import UPLOADED, label
 from rag.types import Chunk, Figure, Hit
 
@@ -62,24 +64,38 @@ def _rivals(n: int, g: Figure, passages: Sequence[Hit]) -> list[tuple[int, str]]
     ctx = passage_context(chunk.text, g)
     s0, e0 = _sentence(chunk.text, g.start)
     own = chunk.text[s0:e0]
+    target = is_target(chunk, g)
     out = []
     for m, hit in enumerate(passages, start=1):
         other = hit.chunk
         if other.doc == chunk.doc:
             continue  # one report states two figures of one wording for two subjects (a project, a class of them)
-        for h in extract_figures(other.text):
+        for h, text, h_periods, h_target, sent in _statements(other):
             if h.op or same_figure(g, h) or not comparable(g, h):
                 continue
-            s, e = _sentence(other.text, h.start)
-            sent = other.text[s:e]
             if sent == own or any(sent == t for _, t in out):
                 continue
-            hctx = passage_context(other.text, h)
+            hctx = passage_context(text, h)
             if min(overlap(ctx, hctx), overlap(hctx, ctx)) < MIN_METRIC_OVERLAP:
                 continue
-            if governing_periods(other, h.start) != periods or passage_scopes(other, h.start) != scopes:
+            if h_periods != periods or passage_scopes(other, h.start if text is other.text else 0) != scopes:
                 continue
+            if h_target != target:
+                continue  # a target (a plan's 2026年目标 cell) is no other value of what was achieved
             out.append((m, sent))
+    return out
+
+
+def _statements(chunk: Chunk) -> list[tuple[Figure, str, set[str], bool, str]]:
+    """Each figure a passage states: (figure, the text it is read in, its periods, whether it is a target, the
+    sentence quoted). A table row's cells are read with their column's period and unit ("2025年：362.8" is
+    362.8亿元 of 2025, not a bare 362.8), the whole row quoted."""
+    if chunk.kind == "table_row":
+        return [(h, synth, p, names_target(c), chunk.text) for synth, h, p, c in table_cells(chunk)]
+    out = []
+    for h in extract_figures(chunk.text):
+        s, e = _sentence(chunk.text, h.start)
+        out.append((h, chunk.text, governing_periods(chunk, h.start), is_target(chunk, h), chunk.text[s:e]))
     return out
 
 

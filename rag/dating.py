@@ -15,7 +15,7 @@ from rag.grammar import _SENTENCE, clause_bounds
 from rag.numbers import extract_figures
 from rag.period import Mention, period_mentions
 from rag.profile import active
-from rag.types import Chunk
+from rag.types import Chunk, Figure
 
 
 def _labels(text: str) -> list[tuple[int, str]]:
@@ -72,6 +72,9 @@ def part_fits(asked: set[str] | frozenset[str], chunk: Chunk, pos: int) -> bool:
     >>> c = Chunk("c", "d", "T", "", t, 0, len(t), report="2026上半年")
     >>> part_fits({"2026"}, c, 20), part_fits({"2026上半年"}, c, 20), part_fits({"2025"}, c, 20)
     (False, True, True)
+    >>> t = "开业当天，商场销售额1860万元。"
+    >>> part_fits({"2026上半年"}, Chunk("c", "d", "T", "", t, 0, len(t)), 10)
+    False
     """
     wanted: dict[str, set[str]] = {}
     for a in asked:
@@ -82,6 +85,8 @@ def part_fits(asked: set[str] | frozenset[str], chunk: Chunk, pos: int) -> bool:
     found: dict[str, set[str]] = {}
     for m in governing_mentions(chunk, pos):
         found.setdefault(m.label[:4], set()).add(m.label[4:].removesuffix("目标"))
+    if not found and any(p for parts in wanted.values() for p in parts):
+        return False  # "1—10月销售额" is no figure dated by nothing (a news item's 开业首日销售额)
     for year, parts in found.items():
         named = parts - {""} or parts  # "2026年10月20日前三季度": the part, not the bare year, dates it
         if year in wanted and not named & wanted[year]:
@@ -150,3 +155,24 @@ def _mentions(text: str, report: str) -> tuple[Mention, ...]:
     return tuple(
         m for m in period_mentions(text, report) if m.label[:4].isdigit() or active().plan_rx.fullmatch(m.label)
     )
+
+
+_DATE = re.compile(r"(?:(?:19|20)\d{2}\s*年\s*)?\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
+
+
+def date_at(text: str, fig: Figure) -> str:
+    """The date (year+month, month+day) a month or day figure belongs to, whitespace removed; '' if none.
+
+    >>> t = "2024年10月开工，1月9日上市，历时3个月"
+    >>> [date_at(t, f) for f in extract_figures(t) if f.kind != "year"]
+    ['2024年10月', '1月9日', '1月9日', '']
+    >>> date_at("9月当月完成产值", extract_figures("9月当月完成产值")[0])
+    '9月'
+    """
+    if fig.unit not in ("月", "日") or fig.raw.endswith("个月"):
+        return ""
+    for m in _DATE.finditer(text):
+        if m.start() <= fig.start < m.end() and ("年" in m.group(0) or "日" in m.group(0)):
+            return re.sub(r"\s", "", m.group(0))
+    # A month alone ("9月当月") names a month, not a count of months: the passage must name it too.
+    return re.sub(r"\s", "", fig.raw) if fig.unit == "月" else ""

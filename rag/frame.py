@@ -102,9 +102,17 @@ def part_of(question: str) -> str:
 
     >>> part_of("2026年前三季度外贸进出口总额中出口多少？"), part_of("其中出口多少？"), part_of("出口多少？")
     ('外贸进出口总额', '', '')
+    >>> part_of("2026年住宿和餐饮业营业额，其中餐饮业是多少？")
+    '住宿餐饮业营业额'
     """
-    m = _PART_OF.search(without_periods(question))
-    return metric_core(m.group(1)).replace(" ", "") if m and m.group(1) else ""
+    text = without_periods(question)
+    m = _PART_OF.search(text)
+    if m and m.group(1):
+        return metric_core(m.group(1)).replace(" ", "")
+    if m:  # "X，其中Y多少": the total is the clause before 其中
+        lo = max(text.rfind(ch, 0, m.start()) for ch in "。？?！!") + 1
+        return metric_core(text[lo : m.start()]).replace(" ", "")
+    return ""
 
 
 def asked_metric(question: str) -> str:
@@ -143,6 +151,10 @@ _ASKING_ANYHOW = re.compile(
     r"怎|如何|为什么|为何|吗|呢|是否|能否|可否|有没有|多|几|介绍|说说|讲讲|概括|总结|列举|简述|解释"
 )
 _NAMES_DAY = re.compile(r"日期[？?。\s]*$")
+# A noun phrase that names a quantity asks how much ("春运首日旅客发送量", "国考实际参考人数", "经济增速"); one
+# that names a reason or purpose asks why, which no name or date answers ("退赛原因", "飞艇的用途").
+_NAMES_AMOUNT = re.compile(r"(?:[量数额率速]|人次|收入|奖金|票房|规模|总值|产值|价格|金额|成本)[？?。\s]*$")
+_NAMES_REASON = re.compile(r"(?:原因|理由|缘由|用途|目的|意义|影响)[？?。\s]*$")
 _NAMES_TIME = re.compile(r"(?:时间|年份|时候)[？?。\s]*$")
 _ASKS_TIME = re.compile(r"什么时候|啥时候|何时|哪一?年|哪一?天|几月|几号|哪个月|多少年")
 
@@ -189,6 +201,15 @@ def sub_questions(fr: Frame) -> tuple[Frame, ...]:
     return tuple(out)
 
 
+def asked_questions(fr: Frame) -> list[str]:
+    """Each question a message asks, as text: an answer to any one of them answers that one.
+
+    >>> asked_questions(frame("导演是谁？主演是谁？")), asked_questions(frame("导演是谁？"))
+    (['导演是谁？', '主演是谁？'], ['导演是谁？'])
+    """
+    return [sub.text for sub in sub_questions(fr)] or [fr.text]
+
+
 def asked_kind(question: str) -> str:
     """ "amount" when the question asks how much or how many, "day" which day, "time" when, "entity" who, which,
     where or what, else "".
@@ -197,6 +218,8 @@ def asked_kind(question: str) -> str:
     ('amount', 'time', 'entity', '')
     >>> asked_kind("KF-21战斗机研发国家"), asked_kind("安倍晋三的国葬时间？"), asked_kind("艾尔登法环发售日期")
     ('entity', 'time', 'day')
+    >>> asked_kind("春运首日旅客发送量"), asked_kind("那场比赛的退赛原因")
+    ('amount', '')
     """
     if _ASKS_AMOUNT.search(question):
         return "amount"
@@ -209,6 +232,10 @@ def asked_kind(question: str) -> str:
     if _ASKING_ANYHOW.search(question):
         return ""
     # A noun phrase asks for what it names: "艾尔登法环发售日期", "安倍晋三中枪事件发生的地点".
+    if _NAMES_AMOUNT.search(question):
+        return "amount"
+    if _NAMES_REASON.search(question):
+        return ""
     if _NAMES_DAY.search(question):
         return "day"
     return "time" if _NAMES_TIME.search(question) else "entity"
@@ -333,6 +360,8 @@ def states_asked_metric(fr: Frame, answer: str) -> bool:
     False
     >>> states_asked_metric(frame("规上工业增加值是多少？"), "规模以上工业总产值1850亿元[1]。")
     False
+    >>> states_asked_metric(frame("夜市街区营业额是多少？"), "9月26日，夜市街区开街[1]。")
+    False
     """
     if fr.asks != "amount" or fr.unit or not fr.key:
         return True
@@ -356,6 +385,8 @@ def _states_for(unit: str, key: set[str], answer: str, percent: bool = True, hea
     for f in extract_figures(plain):
         if f.kind == "year" or (unit and not _states_unit(unit, f.raw)):
             continue
+        if f.unit in ("月", "日", "号") and not f.raw.endswith("个月"):
+            continue  # "9月26日，…街区开街": a date says when, it is no amount of anything
         if f.kind == "percent" and not percent and rate_kind(plain, f) == "share":
             continue
         if unit == "钱":
@@ -388,7 +419,9 @@ def _states_unit(unit: str, text: str) -> bool:
 ASKING = re.compile(
     r"(?:多少|几)(?:[个家项件名位次所台种批条座]|人(?![才员口]))?|叫啥|叫什么|是啥|是谁|(?:是)?(?:个)?什么|啥|"
     r"哪(?:几|一)?[个家些里位项件年天种]?|谁|"
-    r"那个|这个|那些|这些|搞|弄|最后|一下|到底|究竟|具体|听说|据说|那会儿|那时候|怎么样|怎么|如何|咋"
+    r"那个|这个|那些|这些|搞|弄|最后|一下|到底|究竟|具体|听说|据说|那会儿|那时候|怎么样|怎么|如何|咋|"
+    # A noun phrase ends with the slot it asks for ("考研开始日期", "中枪事件发生的地点"): not the subject.
+    r"的?(?:日期|时间|地点)(?=[？?。\s]*$)"
 )
 
 
@@ -397,6 +430,8 @@ def question_key(question: str) -> set[str]:
 
     >>> sorted(question_key("高新区2021年办民生实事，新增了多少个学位？"))
     ['办民', '学位', '实事', '新增', '民生', '生实']
+    >>> sorted(question_key("2022年考研开始日期"))  # the slot a noun phrase asks for is no word of the subject
+    ['开始', '研开', '考研']
     """
     return bigrams(core(ASKING.sub(" ", question)))
 

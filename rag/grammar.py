@@ -27,6 +27,7 @@ from rag.cite import bigrams, sentence_spans
 from rag.numbers import extract_figures, same_unit
 from rag.period import strip_parts
 from rag.profile import active
+from rag.respective import respective_item
 from rag.scope import untitled
 from rag.types import Chunk, Figure
 
@@ -199,7 +200,10 @@ def claim_metric(text: str, fig: Figure) -> set[str]:
 
 
 def passage_context(text: str, fig: Figure) -> set[str]:
-    """Bigrams of the clause around a passage figure (plus the clause before when this one is only 同比增长…)."""
+    """Bigrams of the clause around a passage figure (plus the clause before when this one is only 同比增长…);
+    in a "分别" list, of the thing the figure is stated for (`rag.respective`)."""
+    if item := respective_item(text, fig):
+        return bigrams(core(item))
     lo, hi = clause_bounds(text, fig.start, fig.end)
     # "投入强度（与地区生产总值之比）为3.32%": a bracketed gloss explains the metric; it is not what is measured.
     prefix = core(_GLOSS.sub(" ", text[lo : fig.start]))
@@ -228,6 +232,8 @@ def metric_words(text: str, fig: Figure) -> str:
     >>> metric_words(t, extract_figures(t)[0])
     '研发经费投入强度'
     """
+    if item := respective_item(text, fig):
+        return " ".join(core(item).split())
     lo, hi = clause_bounds(text, fig.start, fig.end)
     # "投入强度（与地区生产总值之比）为3.32%": a bracketed gloss explains the metric; it is not what is measured.
     prefix = core(_GLOSS.sub(" ", text[lo : fig.start]))

@@ -25,7 +25,7 @@ from string import Template
 from typing import Protocol, runtime_checkable
 
 from rag.cite import strip_markers
-from rag.frame import Frame, sub_questions
+from rag.frame import Frame, asked_questions
 from rag.prompt import load_prompts
 from rag.settings import Settings
 from rag.types import Message, Verification
@@ -81,7 +81,7 @@ def stated(model: Judge, settings: Settings, fr: Frame, ver: Verification) -> bo
         return True  # nothing cited to judge by: verification already decided
     # "哪家公司建设的？负责人是谁？": an answer to one of the questions is judged on that one (its other part
     # is verified by code like any sentence), not refused for not answering both.
-    questions = [sub.text for sub in sub_questions(fr)] or [fr.text]
+    questions = asked_questions(fr)
     try:
         return any(judge(model, q, ver.text, evidence) >= settings.judge_min_yes for q in questions)
     except NotImplementedError:

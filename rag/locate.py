@@ -20,11 +20,11 @@ from string import Template
 
 from rag.cite import bigrams, overlap, sentence_spans
 from rag.dating import governing_periods, periods_in, precise_periods
-from rag.frame import question_key
-from rag.grammar import passage_context
+from rag.frame import part_of, question_key
+from rag.grammar import core, passage_context
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import load_prompts
-from rag.table import indicator_label, is_target_column, table_cells, table_row
+from rag.table import indicator_label, names_target, table_cells, table_row
 from rag.types import Figure, Hit
 
 _ASKS_WHEN = re.compile(r"哪一?年|哪个年份|什么时候|何时|哪个时期|哪一?年度")
@@ -79,7 +79,6 @@ TABLE_MIN_OVERLAP = 0.6  # share of the indicator name's bigrams the question mu
 
 
 _SHARE_ASKED = re.compile(r"比重|占比|比例")
-_ASKS_TARGET = re.compile(r"目标|预期|计划|规划|力争|要达到")
 
 
 def table_cell(question: str, passages: Sequence[Hit]) -> str:
@@ -101,6 +100,7 @@ def table_cell(question: str, passages: Sequence[Hit]) -> str:
     if len(years) != 1:
         return ""
     share = _SHARE_ASKED.search(question)
+    whole = part_of(question)
     key = question_key(question)
     asked = precise_periods(question)
     best: tuple[float, str] | None = None
@@ -108,9 +108,12 @@ def table_cell(question: str, passages: Sequence[Hit]) -> str:
         if hit.chunk.kind != "table_row":
             continue
         name = table_row(hit.chunk)[0]
-        score = overlap(bigrams(indicator_label(name)), key)
+        # Read as the question is read (fillers such as 以上 dropped from both): "限额以上商贸企业" is whole.
+        score = overlap(bigrams(core(indicator_label(name))), key)
         if score < TABLE_MIN_OVERLAP or (share and share.group(0) not in name):
             continue  # "…占全市的比重多少？" is no cell of the indicator whose share is asked
+        if whole and overlap(bigrams(core(indicator_label(name))), bigrams(whole)) >= TABLE_MIN_OVERLAP:
+            continue  # "X，其中Y是多少？": X's own row states the total, not the part asked
         label, cells = indicator_label(name), table_cells(hit.chunk)
         for column in dict.fromkeys(c for _, _, _, c in cells):
             if not periods_in(column) & years:
@@ -118,7 +121,7 @@ def table_cell(question: str, passages: Sequence[Hit]) -> str:
             own = precise_periods(column)
             if (own or any(len(p) > 4 for p in asked)) and not own & asked:
                 continue  # the 1—9月 column does not answer for the whole year, nor the year's for 1—9月
-            if is_target_column(column) != bool(_ASKS_TARGET.search(question)):
+            if names_target(column) != names_target(question):
                 continue  # a target answers only a question about targets, and only a target does
             # The cell with its unit ("140个"), then the columns that state its change ("同比增长7.4%").
             said = [synth[len(label) :] for synth, _, _, c in cells if c == column]

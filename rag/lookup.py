@@ -42,6 +42,7 @@ _OPERANDS = re.compile(r"[和与及、]|加起来|加在一起")
 _RATE = re.compile(r"增速|增幅|增长率|增长百分之|同比增长多少|增长了?百分之几")
 METRIC_COVER = 0.6  # share of the question's metric bigrams the fact's clause must hold
 HEAD_COVER = 0.5  # share of the last metric word's bigrams it must hold
+EXACT_BONUS = 0.01  # a tie-break only: how much of the fact's own metric words the question holds
 
 
 def lookup(fr: Frame, facts: Sequence[Fact]) -> list[Fact]:
@@ -54,7 +55,7 @@ def lookup(fr: Frame, facts: Sequence[Fact]) -> list[Fact]:
     found = [
         (score, f)
         for f in facts
-        if f.scope == scope and (not fr.parts or f.period in fr.parts) and (score := fits(fr, f))
+        if f.scope == scope and (not fr.parts or f.period in fr.parts) and (score := fits_exactly(fr, f))
     ]
     if not found:
         return []
@@ -85,6 +86,14 @@ def fits(fr: Frame, f: Fact) -> float:
     score = overlap(bigrams(" ".join(words)), have)
     # The head is the compound's end (一般公共预算支出 → 预算支出): 预算收入 shares all else and answers nothing.
     return score if score >= METRIC_COVER and overlap(bigrams(words[-1][-4:]), have) >= HEAD_COVER else 0.0
+
+
+def fits_exactly(fr: Frame, f: Fact) -> float:
+    """`fits`, with a tie-break: of two facts that both hold the asked words, the one whose own metric is only
+    those words is meant ("其中实物商品网络零售额" is a part of the 网络零售额 asked for, not another value of it)."""
+    score = fits(fr, f)
+    words = " ".join(w for w in fr.metric.split() if len(w) > 1)
+    return score + EXACT_BONUS * overlap(bigrams(core(f.metric)), bigrams(words)) if score else 0.0
 
 
 def _clause(f: Fact) -> str:

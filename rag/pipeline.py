@@ -24,6 +24,7 @@ from typing import Any
 
 from rag.arith import derive, infer
 from rag.cite import finished, loop_end, resolve_citations, strip_markers
+from rag.combine import compare_answer, gap_answer, share_answer, sum_answer
 from rag.compose import change_answer, lookup_answer, missing_parts, nearest_answer, trend_answer
 from rag.facts import FactStore
 from rag.frame import asked_metric, frame
@@ -89,8 +90,14 @@ class Pipeline:
         q, notice = validate(question, self.settings.max_question_chars)
         # The model, the verifier and the quote fallback all compare the question with the documents'
         # wording: give them the normalised form (simplified characters, half-width digits, typos fixed).
-        # Relative years ("去年") mean the year they name on the day the question is asked.
-        standalone = resolve_relative(normalize(rewrite(q, history)), self.settings.reference_date())
+        # Relative years ("去年") mean the year they name on the day the question is asked: read so in every
+        # turn before a follow-up borrows from one ("那去年全年呢？" replaces "今年1—10月" whole).
+        today = self.settings.reference_date()
+        past = [
+            replace(m, content=resolve_relative(normalize(m.content), today)) if m.role == "user" else m
+            for m in history
+        ]
+        standalone = resolve_relative(rewrite(resolve_relative(normalize(q), today), past), today)
         standalone = self._date_latest(standalone)
         fr = frame(standalone)  # the question parsed once, for every stage below
         hits = tuple(self.retriever.search(standalone, max(self.settings.top_k, self.settings.context_passages)))
@@ -143,6 +150,11 @@ class Pipeline:
                 sentence=premise.sentence.rstrip("。"),
                 n=premise.passage,
             )
+        if not by_code and fr.yes_no and (facts := stored()):
+            # "全市社零增速比高新区还快？": both areas' figures, from whichever documents state them.
+            compared = compare_answer(fr, passages, *facts)
+            by_code = compared.text
+            passages, hits = (*passages, *compared.extra), (*hits, *compared.extra)
         # "965亿元是哪一年的数据？": each quoted figure's period is read from the passage that states it.
         # One table cell answers one indicator: "…加起来是多少？" asks for more than any cell states.
         by_code = (
@@ -204,11 +216,14 @@ class Pipeline:
             # "2025年比2024年多了多少？" when the passages hold only one of the years: the facts of the whole
             # corpus give both, and their passages join the sources.
             facts = stored()
-            change = (
-                change_answer(fr, passages, *facts, _asked_scope(fr.scopes), "" if ver.refused else ver.text)
-                if facts
-                else Composed()
-            )
+            said = "" if ver.refused else ver.text
+            change = change_answer(fr, passages, *facts, _asked_scope(fr.scopes), said) if facts else Composed()
+            if facts and not change.text:  # "高新区…占全市的比重": each area's figure from its own document
+                change = share_answer(fr, passages, *facts, said)
+            if facts and not change.text:  # "开发区和高新区…加起来": each area's figure from its own row
+                change = sum_answer(fr, passages, *facts, said)
+            if facts and not change.text:  # "离今年的目标还差多少": the target and this year's latest figure
+                change = gap_answer(fr, passages, *facts, _asked_scope(fr.scopes), said)
             inferred = change.text
             passages, hits = (*passages, *change.extra), (*hits, *change.extra)
         if ver.refused and not inferred:
@@ -229,10 +244,17 @@ class Pipeline:
         elif ver.refused:
             # "去年GDP多少？" when no document states that year: what is missing, and the nearest period's
             # figure from the facts, quoted and cited (still a refusal of what was asked).
-            near = nearest_answer(fr, passages, *facts) if (facts := stored()) else Composed()
+            year = str(self.settings.reference_date().year)
+            near = nearest_answer(fr, passages, *facts, current_year=year) if (facts := stored()) else Composed()
             if near.text:
                 passages, hits = (*passages, *near.extra), (*hits, *near.extra)
-                ver = replace(ver, text=near.text, citations=tuple(resolve_citations(near.text, passages)))
+                ver = replace(
+                    ver,
+                    text=near.text,
+                    refused=not near.answers,
+                    fallback=near.answers,
+                    citations=tuple(resolve_citations(near.text, passages)),
+                )
             else:
                 ver = refusal_with_nearest(fr, passages, ver)
         elif judged and not stated(self.generator, self.settings, fr, ver):

@@ -30,7 +30,8 @@ from rag.grammar import (
     year_context,
 )
 from rag.numbers import extract_figures, same_figure
-from rag.table import is_target_column, row_sentence, table_cells
+from rag.profile import active
+from rag.table import names_target, row_sentence, table_cells
 from rag.types import Chunk, Figure, Hit, PremiseCheck
 
 
@@ -90,7 +91,7 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
                     if q_scopes and gs and not (q_scopes & gs):
                         continue
                 # A target ("到2025年…超4000家") never confirms a value asserted as achieved.
-                agrees = same_figure(fig, g) and (not is_target(chunk, g) or bool(_ASSERTS_TARGET.search(q)))
+                agrees = same_figure(fig, g) and (not is_target(chunk, g) or names_target(q))
                 cand = (score + (0.01 if agrees else 0.0), agrees, n, g, chunk)
                 if best is None or cand[0] > best[0]:
                     best = cand
@@ -103,7 +104,7 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
 
 
 _ASSERTED_DAY = re.compile(r"(?<!\d)(1[0-2]|[1-9])\s*月\s*([1-3]\d|[1-9])\s*[日号]")
-_PASSAGE_DAY = re.compile(r"(?<!\d)(1[0-2]|[1-9])月([1-3]\d|[1-9])日")
+_DAY = re.compile(r"(?<!\d)(1[0-2]|[1-9])月([1-3]\d|[1-9])日")  # a passage's day, its year before it or not
 
 
 def _day_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None:
@@ -120,13 +121,14 @@ def _day_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None:
     if not m:
         return None
     _, hi = clause_bounds(question, m.start(), m.end())
-    event = bigrams(metric_core(question[m.end() : hi]))
+    # "开始实施" and "起施行" say one thing: verbs compare as the profile's one word for them.
+    event = bigrams(active().canonical_verbs(metric_core(question[m.end() : hi])))
     best: tuple[float, int, re.Match[str], Chunk] | None = None
     for n, hit in enumerate(passages, start=1):
         text = hit.chunk.text
-        for d in _PASSAGE_DAY.finditer(text):
+        for d in _DAY.finditer(text):
             lo, end = clause_bounds(text, d.start(), d.end())
-            said = overlap(event, bigrams(text[lo:end]))  # the event ("施行"): any of its words will do
+            said = overlap(event, bigrams(active().canonical_verbs(text[lo:end])))  # any word of the event will do
             score = said + overlap(bigrams(question), bigrams(sentence_at(text, d.start())))
             if said > 0 and (best is None or score > best[0]):
                 best = (score, n, d, hit.chunk)
@@ -155,18 +157,12 @@ def _event(question: str, fig: Figure) -> set[str]:
     return bigrams(metric_core(question[fig.end : hi]))
 
 
-_DAY = re.compile(r"(?<![\d年])(?:1[0-2]|[1-9])月(?:[1-3]\d|[1-9])日")
-
-
 def _asserted_metric(question: str, fig: Figure) -> set[str]:
     """Bigrams of what a question asserts a figure for: the words before it and the noun right after it
     ("每年能拿20万生活补贴": 生活补贴 names the 20万 as much as 每年能拿 does)."""
     _, hi = clause_bounds(question, fig.start, fig.end)
     after = re.split(r"[、｜\d]", question[fig.end : hi], maxsplit=1)[0]
     return claim_metric(question, fig) | bigrams(head(metric_core(after)))
-
-
-_ASSERTS_TARGET = re.compile(r"目标|计划|力争|预期|规划|要达到|争取")
 
 
 def _table_candidate(
@@ -185,10 +181,10 @@ def _table_candidate(
         score = overlap(metric, passage_context(synth, g))
         if score < METRIC_MIN_OVERLAP:
             continue
-        agrees = same_figure(fig, g) and (not is_target_column(column) or bool(_ASSERTS_TARGET.search(q)))
+        agrees = same_figure(fig, g) and (not names_target(column) or names_target(q))
         shown = g
         if same_figure(fig, g) and not agrees:
-            shown = next((c[1] for c in reversed(cells) if not is_target_column(c[3])), g)
+            shown = next((c[1] for c in reversed(cells) if not names_target(c[3])), g)
         cand = (score + (0.01 if agrees else 0.0), agrees, n, shown, chunk)
         if best is None or cand[0] > best[0]:
             best = cand

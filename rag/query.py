@@ -63,6 +63,8 @@ def normalize(question: str) -> str:
 # about "去年" means 2025, whatever year the documents were written in.
 _RELATIVE = re.compile(r"(今年|去年|前年|明年)(?:度)?")
 _OFFSET = {"今年": 0, "去年": -1, "前年": -2, "明年": 1}
+# "截至9月底": a month's end with no year is the latest one that has passed.
+_MONTH_END = re.compile(r"(?<![\d年])(1[0-2]|[1-9])\s*月(?:底|末)")
 _LATEST = re.compile(r"最新|现在|目前|如今|当前|眼下|最近")
 
 
@@ -74,10 +76,15 @@ def resolve_relative(question: str, today: date) -> str:
     '2025年X区GDP多少？2026年前三季度呢？'
     >>> resolve_relative("1-9月GDP多少？", date(2026, 11, 24)), resolve_relative("前三季度GDP多少？", date(2026, 8, 1))
     ('2026年1-9月GDP多少？', '2025年前三季度GDP多少？')
+    >>> resolve_relative("截至9月底有多少户？", date(2026, 12, 1)), resolve_relative("11月末呢？", date(2026, 11, 20))
+    ('截至2026年9月底有多少户？', '2025年11月末呢？')
     """
     out = _RELATIVE.sub(lambda m: f"{today.year + _OFFSET[m.group(1)]}年", question)
     if re.search(r"(?:19|20)\d{2}|十[一二三四五六]五", out):
         return out
+    if end := _MONTH_END.search(out):
+        year = today.year if today.month > int(end.group(1)) else today.year - 1
+        return f"{out[: end.start()]}{year}年{out[end.start() :]}"
     m = bare_part(out)
     if not m:
         return out
@@ -111,7 +118,9 @@ def expand(question: str) -> str:
     'X区固投多少 固定资产投资'
     """
     # Appended, not substituted, so both forms match: the documents themselves write "规上工业" and "GDP".
-    return " ".join([question, *active().metric_expansions(question)])
+    # A verb as the profile's one word for it too ("开始实施" → 施行, as "自…起施行" is written).
+    verbs = active().canonical_verbs(question)
+    return " ".join([question, *active().metric_expansions(question), *([verbs] if verbs != question else [])])
 
 
 PHRASE_BONUS = 0.15  # the chunk contains a phrase the question quotes (“一轴”, 2+2+3)

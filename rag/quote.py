@@ -19,8 +19,8 @@ from rag.frame import Frame, as_frame, states_asked_kind, states_asked_metric, s
 from rag.grammar import _SENTENCE, passage_context, passage_scopes
 from rag.numbers import extract_figures, same_figure
 from rag.query import defines_bonus, exact_bonus
-from rag.table import row_sentence
-from rag.types import Figure, Hit
+from rag.table import names_target, row_sentence, table_cells
+from rag.types import Chunk, Figure, Hit
 
 _REFERS_BACK = re.compile(r"(?:该|其|此|这一?|上述)(?:项目|公司|企业|园区|基地|平台|设备|产品|中心|机构|工程)?")
 _WANTS_FIGURE = re.compile(r"多少|几|多大|多高|比重|比例|排名|第几|增长|增速")
@@ -75,6 +75,8 @@ def extractive_answer(
                 continue
             if strict and not part_fits(fr.parts, chunk, _first_figure(sent, s)):
                 continue  # 上半年's sentence is no answer for the whole year
+            if strict and chunk.kind == "table_row" and not _row_answers(fr, chunk):
+                continue  # a plan's row of targets is no answer to what was achieved, nor the reverse
             scopes = passage_scopes(chunk, s)
             if q_scopes and scopes and not (q_scopes & scopes):
                 continue
@@ -82,9 +84,10 @@ def extractive_answer(
                 continue
             if terms and not any(t in unquoted(sent) for t in terms):
                 continue  # the question quotes a term: only a sentence naming it can answer
-            if strict and not states_asked_kind(fr.asks, sent):
+            said = (row_sentence(chunk) or sent) if chunk.kind == "table_row" else sent  # a row, as it reads
+            if strict and not states_asked_kind(fr.asks, said):
                 continue  # "多少" answered by a sentence with no amount answers nothing
-            if strict and not (states_asked_part(fr, sent) and states_asked_metric(fr, sent)):
+            if strict and not (states_asked_part(fr, said) and states_asked_metric(fr, said)):
                 continue  # the whole year's figure for 前三季度, a share for an amount: the bar answers meet
             # The threshold counts word overlap and a definition of the quoted term; exact matches
             # (figures, long shared runs) only rank, so they never turn a refusal into a quote.
@@ -146,6 +149,16 @@ def nearest_other(question: str | Frame, passages: Sequence[Hit]) -> str:
     if not quote or not any(f.kind != "year" for f in extract_figures(strip_markers(quote))):
         return ""  # only a sentence with the asked-for kind of figure is worth showing
     return quote
+
+
+def _row_answers(fr: Frame, chunk: Chunk) -> bool:
+    """Whether a table row has a cell of the asked kind (a target only for a question about targets) for
+    the asked year, when it asks one."""
+    asked = names_target(fr.text)
+    cells = table_cells(chunk)
+    return not cells or any(
+        names_target(c) == asked and (not fr.periods or periods & set(fr.periods)) for _, _, periods, c in cells
+    )
 
 
 def _first_figure(sent: str, offset: int) -> int:

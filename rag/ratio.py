@@ -20,6 +20,7 @@ from rag.cite import bigrams, overlap, strip_markers
 from rag.grammar import claim_metric
 from rag.numbers import extract_figures
 from rag.prompt import load_prompts
+from rag.table import names_target
 from rag.types import Fact, Figure
 
 _MAGNITUDES = ((1e8, "亿"), (1e4, "万"))
@@ -42,8 +43,8 @@ def format_value(value: float, like: Figure | Fact) -> str:
 _SHARE = re.compile(
     r"(?P<part>[^，,。？?；;]{2,24}?)占(?P<whole>[^，,。？?；;]{2,24}?)的?(?:比例|比重|百分比|份额|多少成|几成)"
 )
-# "离…目标还差多少", "距离目标还有多少差距": a gap to a target the question names.
-_GAP = re.compile(r"(?:离|距离?).{0,24}目标.{0,6}(?:差|缺口|差距)")
+# "还差多少", "有多大缺口": a gap, which runs from what is achieved to a target.
+ASKS_GAP = re.compile(r"还差|差距|缺口|差多少|差几")
 
 
 def _amounts(text: str) -> list[Figure]:
@@ -52,6 +53,16 @@ def _amounts(text: str) -> list[Figure]:
 
 def _expression(expression: str) -> str:
     return Template(load_prompts("premise")["arithmetic"]).substitute(expression=expression)
+
+
+def share_sides(question: str) -> tuple[str, str] | None:
+    """The words naming the part and the whole of a share the question asks ("A占B的比重"), or None.
+
+    >>> share_sides("高新区1—10月社零占全市的比重是多少？")
+    ('高新区1—10月社零', '全市')
+    """
+    m = _SHARE.search(question)
+    return (m.group("part"), m.group("whole")) if m else None
 
 
 def share(question: str, answer: str) -> str:
@@ -82,7 +93,7 @@ def share(question: str, answer: str) -> str:
 def gap(question: str, answer: str, sources: str) -> str:
     """Target − achieved, for a question that names the target's figure; '' when it asks no gap, the target is
     stated by no source, or the answer states no achieved figure in its unit."""
-    if not _GAP.search(question):
+    if not (ASKS_GAP.search(question) and names_target(question)):
         return ""
     plain = strip_markers(answer)
     stated = {(f.value, f.unit) for f in _amounts(sources)}

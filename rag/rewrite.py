@@ -11,6 +11,9 @@
 '2024年全区的地区生产总值比上年增长多少？'
 >>> rewrite("这家公司的董事长叫什么？", [Message("user", "甲乙生物的新基地是什么时候投产的？")])
 '甲乙生物董事长叫什么？'
+>>> h = [Message("user", "2026年1—10月住宿和餐饮业营业额是多少？")]
+>>> rewrite("那2025年全年呢？", h), rewrite("其中餐饮业呢？", h)
+('2025年全年住宿和餐饮业营业额是多少？', '2026年1—10月住宿和餐饮业营业额，其中餐饮业是多少？')
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from rag.grammar import metric_core
 from rag.profile import active
 from rag.types import Message
 
-_YEAR = re.compile(r"(?:19|20)\d{2}年(?:度)?|[23]\d年(?=[^\d]|$)")
-_PERIOD = re.compile(r"^(?:(?:19|20)\d{2}年(?:度|前三季度|上半年|全年)?|[23]\d年)$")
+# A year with the part of it a question names ("2026年1—10月", "2025年全年"): a follow-up's period replaces it whole.
+_PART = r"(?:度|前三季度|上半年|下半年|全年|[一二三四]季度|\d{1,2}\s*[—\-–~至到]\s*\d{1,2}\s*月份?|前\d{1,2}个月)?"
+_YEAR = re.compile(rf"(?:19|20)\d{{2}}年{_PART}|[23]\d年(?=[^\d]|$)")
+_PERIOD = re.compile(rf"^(?:(?:19|20)\d{{2}}年{_PART}|[23]\d年)$")
 _PLAN_BODY = re.compile(r"^“?(.+?)”?(?:期间|时期)?$")
 _WH = re.compile(r"多少|几|什么|啥|哪|谁|何时|怎么|如何")
 _LEAD = re.compile(r"^(?:那么?|那|还有|另外|再问一下|请问)[，,\s]*")
@@ -32,7 +37,7 @@ _TRAIL = re.compile(r"(?:[呢吗呀啊]|(?<![什怎多这那要])么)?[？?。�
 # "它的", "其", "这个", "这家公司的": what the previous question was about. A pronoun that names a kind of
 # body (公司, 企业…) points at the organisation that question named first, not at its project or product.
 _PRONOUN = re.compile(
-    r"^(?:它们?的?|其|(?:该|这|那)(?:个|家|位|项|款|所|座|条)?(?P<kind>公司|企业|机构|单位|集团|医院|学校|项目|产品)?的?)"
+    r"^(?:它们?的?|其(?![中他余])|(?:该|这|那)(?:个|家|位|项|款|所|座|条)?(?P<kind>公司|企业|机构|单位|集团|医院|学校|项目|产品)?的?)"
 )
 _BODY_KINDS = ("公司", "企业", "机构", "单位", "集团", "医院", "学校")
 _ASK_TAIL = re.compile(
@@ -95,6 +100,8 @@ def rewrite(question: str, history: Sequence[Message]) -> str:
         return area + prev
     if _subjectless(body):  # "比去年同期增长多少？": the same subject, compared
         return f"{_ASK_TAIL.sub('', prev)}{body}？"
+    if body.startswith("其中"):  # "其中餐饮业呢？": a part of what the previous question asked about
+        return f"{_ASK_TAIL.sub('', prev)}，{body}是多少？"
     if not _PRONOUN.match(body):
         return question  # a new subject ("那乐美包装呢？"): guessing what is asked would mislead retrieval
     pronoun = _PRONOUN.match(body)

@@ -43,6 +43,21 @@ _SENTENCE = "。！？!?；;\n"
 # false "另有说法" on 15% of answers, 0.5 on 11%, while finding 15 of 27 planted conflicts against 17.
 RIVAL_SUBJECT_MIN = 0.5
 MAX_LONGER = 2  # a rival value is at most this many characters longer than the answer's
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")  # with or without 年: "2023春运" names its year too
+
+
+def _other_year(sentence: str, rival: str, years: set[str]) -> bool:
+    """Whether the year nearest before `rival` in `sentence` (else the sentence's first year) is none of the
+    question's `years`: "2015年…第73届大会在斯波坎举办" is another edition, not another answer for 2023.
+
+    >>> _other_year("2015年春晚总导演：哈文2016年春晚总导演：吕逸涛", "吕逸涛", {"2023"})
+    True
+    >>> _other_year("2023年春晚总导演：于蕾", "于蕾", {"2023"}), _other_year("总导演于蕾", "于蕾", {"2023"})
+    (False, False)
+    """
+    before = _YEAR.findall(sentence[: max(sentence.find(rival), 0)])
+    year = before[-1] if before else next(iter(_YEAR.findall(sentence)), "")
+    return bool(years and year) and year not in years
 
 
 @lru_cache(maxsize=4096)
@@ -146,6 +161,7 @@ def slot_conflicts(question: str, answer: str, passages: Sequence[Hit], dates: b
     that fill the slot the answer filled with another value. `dates` for a "when" question."""
     key = question_key(question)
     asked = bigrams(question)
+    years = set(_YEAR.findall(question))
     quotes: list[str] = []
     for value, n, stating in _values(question, answer, passages, dates):
         frames = {_frames(sentence, value) for sentence in stating}
@@ -161,6 +177,8 @@ def slot_conflicts(question: str, answer: str, passages: Sequence[Hit], dates: b
                 # A rival the question already words (总导演 for "…总导演是谁") is the subject, not a value.
                 if not got or got in value or value in got or overlap(bigrams(got), asked) >= 0.5:
                     continue
+                if _other_year(other, got, years):
+                    continue  # another year's edition fills its own slot
                 tag = label(hit.chunk.tier)
                 body = re.sub(r"\s*\n\s*", "", text[s:e].strip()).rstrip("。！？!?；;")
                 quote = f"{body}（{tag}）[{m}]。" if tag else f"{body}[{m}]。"

@@ -13,7 +13,15 @@ import re
 from collections.abc import Sequence
 
 from rag.cite import bigrams, overlap, sentence_spans, strip_markers, unquoted, word_overlap
-from rag.dating import chunk_periods, governing_mentions, governing_periods, part_fits, periods_in, precise_periods
+from rag.dating import (
+    chunk_periods,
+    date_at,
+    governing_mentions,
+    governing_periods,
+    part_fits,
+    periods_in,
+    precise_periods,
+)
 from rag.entity import names
 from rag.grammar import (
     _IDENTIFIER,
@@ -21,6 +29,7 @@ from rag.grammar import (
     _THRESHOLD,
     METRIC_MIN_OVERLAP,
     claim_metric,
+    clause_bounds,
     other_rate,
     passage_context,
     passage_scopes,
@@ -29,6 +38,7 @@ from rag.grammar import (
 )
 from rag.numbers import extract_figures, same_figure
 from rag.period import period_mentions
+from rag.respective import names_own_item
 from rag.table import table_cells
 from rag.types import Chunk, Claim, ClaimCheck, Figure, FigureCheck, Hit
 
@@ -57,7 +67,7 @@ def _check_in_passage(
 ) -> str:
     """'' when `chunk` supports `fig` as stated in `claim_text`, else the reason it does not. `asked`: bigrams
     of the metric the question asks, which a bare figure ("2024年：5839件") is taken to state."""
-    date = _date_at(claim_text, fig)
+    date = date_at(claim_text, fig)
     if date:
         # "2024年10月", "1月9日": a month or day is part of a date, which the passage must state whole.
         return "" if date in re.sub(r"\s", "", chunk.text) else "not_found"
@@ -94,6 +104,10 @@ def _check_in_passage(
             continue
         if metric and word_overlap(metric, passage_context(chunk.text, g)) < METRIC_MIN_OVERLAP:
             continue
+        if not names_own_item(
+            bigrams(claim_text[slice(*clause_bounds(claim_text, fig.start, fig.end))]), chunk.text, g
+        ):
+            continue  # "标准店奖励50万元": 50万元 is the 旗舰店's in "旗舰店、标准店，分别给予50万元、30万元"
         if not metric and asked and _better_fit(asked, chunk.text, g):
             continue  # "专利授权5839件，其中发明专利授权1518件": 5839 is no answer to 发明专利授权
         periods = governing_periods(chunk, g.start)
@@ -111,27 +125,8 @@ def _check_in_passage(
     return reason
 
 
-_DATE = re.compile(r"(?:(?:19|20)\d{2}\s*年\s*)?\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
 # "东方-2022", "长征-5": a name joined to its number by a hyphen; the number is part of the name, not a year.
 _HYPHENED = re.compile(r"[\u4e00-\u9fff]{2,}[-‐–]$")
-
-
-def _date_at(text: str, fig: Figure) -> str:
-    """The date (year+month, month+day) a month or day figure belongs to, whitespace removed; '' if none.
-
-    >>> t = "2024年10月开工，1月9日上市，历时3个月"
-    >>> [_date_at(t, f) for f in extract_figures(t) if f.kind != "year"]
-    ['2024年10月', '1月9日', '1月9日', '']
-    >>> _date_at("9月当月完成产值", extract_figures("9月当月完成产值")[0])
-    '9月'
-    """
-    if fig.unit not in ("月", "日") or fig.raw.endswith("个月"):
-        return ""
-    for m in _DATE.finditer(text):
-        if m.start() <= fig.start < m.end() and ("年" in m.group(0) or "日" in m.group(0)):
-            return re.sub(r"\s", "", m.group(0))
-    # A month alone ("9月当月") names a month, not a count of months: the passage must name it too.
-    return re.sub(r"\s", "", fig.raw) if fig.unit == "月" else ""
 
 
 def _derived(fig: Figure, figs: Sequence[Figure], ok: Sequence[bool]) -> bool:

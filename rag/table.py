@@ -11,6 +11,7 @@ import re
 
 from rag.dating import periods_in
 from rag.numbers import extract_figures
+from rag.period import bare_part
 from rag.types import Chunk, Figure
 
 
@@ -32,6 +33,11 @@ def indicator_label(name: str) -> str:
     return re.sub(r"^\s*其中\s*[：:]\s*|[（(][^（()）]*[）)]", "", name)
 
 
+def _spaced(lead: str) -> str:
+    """A name that ends in a letter or digit ("…的OPC") is kept apart from its value: "OPC4家" reads as a code."""
+    return lead + " " if lead[-1:].isascii() and lead[-1:].isalnum() else lead
+
+
 def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str], str]]:
     """A table row's values as sentences: (text, its figure, the column's periods, the column's name).
 
@@ -47,10 +53,18 @@ def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str], str]]:
     >>> [(s, c) for s, _, _, c in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
     [('实际使用外资2.53亿美元', '2026年1—9月'), ('实际使用外资同比增长11.5%', '2026年1—9月')]
 
+    A column that names a part of a year alone takes the year from the table's caption:
+    >>> t = "表2 2026年1—10月分类零售额｜类别：粮油类｜单位：亿元｜1—10月：12.6｜同比增长(%)：4.8"
+    >>> [(s, sorted(p)) for s, _, p, _ in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
+    [('粮油类12.6亿元', ['2026']), ('粮油类同比增长4.8%', ['2026'])]
+
     A table whose columns are metrics has the row's subject in front of each:
     >>> t = "表2 分地区｜地区：东湖市｜R&D经费（亿元）：742.6｜R&D经费投入强度（%）：3.89"
     >>> [s for s, _, _, _ in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
     ['东湖市R&D经费742.6亿元', '东湖市R&D经费投入强度3.89%']
+    >>> t = "表2 分区镇｜区镇：西岭镇｜零售总额（亿元）：98.3｜同比增长（%）：4.2"
+    >>> [s for s, _, _, _ in table_cells(Chunk("c", "d", "T", "", t, 0, len(t), kind="table_row"))]
+    ['西岭镇零售总额98.3亿元', '西岭镇零售总额同比增长4.2%']
     """
     name, cells = table_row(chunk)
     # The unit sits in the indicator's brackets ("实际使用外资（亿美元）") or in a column of its own (单位：亿元).
@@ -58,23 +72,29 @@ def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str], str]]:
     cells = [(c, v) for c, v in cells if not _UNIT_COLUMN.fullmatch(c.strip())]
     unit = unit or (m.group(1) if (m := _UNIT.search(name)) else "")
     label = indicator_label(name)
+    # "表2 2026年1—10月…零售额" over a column "1—10月": the part of the year the caption dates.
+    year = m.group(0) if (m := re.search(r"(?:19|20)\d{2}年", chunk.text.split("｜", 1)[0])) else ""
+    dated = [(periods_in(c) or (periods_in(year + c) if year and bare_part(c) else set()), c, v) for c, v in cells]
     out = []
     last: tuple[set[str], str] = (set(), "")
     # No column names a period ("地区 R&D经费（亿元） 投入强度（%）"): each column is a metric of the row's
     # subject, for the period the document reports on.
-    by_metric = not any(periods_in(column) for column, _ in cells)
-    for column, value in cells:
-        periods, own = periods_in(column), (m.group(1) if (m := _UNIT.search(column)) else "")
+    by_metric = not any(periods for periods, _, _ in dated)
+    measured = ""  # by metric: the last metric column, whose change a "同比增长（%）" column states
+    for periods, column, value in dated:
+        own = m.group(1) if (m := _UNIT.search(column)) else ""
         if by_metric:
-            lead = label + indicator_label(column)
+            changes = bool(_CHANGE_COLUMN.match(column))
+            measured = measured if changes else indicator_label(column)
+            lead = _spaced(label + (measured if changes else "") + indicator_label(column))
             synth = lead + value + (own or unit)
         elif periods or not last[1]:
             last = (periods, column)
-            lead = label
-            synth = label + value + unit
+            lead = _spaced(label)
+            synth = lead + value + unit
         else:
             # "同比增长(%)" after "2026年1—9月": the change of that period's value, in the column's own unit.
-            lead = label + indicator_label(column)
+            lead = _spaced(label + indicator_label(column))
             synth = lead + value + (own or unit)
             periods, column = last
         for g in [g for g in extract_figures(synth) if g.start >= len(lead)][:1]:
@@ -83,15 +103,22 @@ def table_cells(chunk: Chunk) -> list[tuple[str, Figure, set[str], str]]:
 
 
 _UNIT_COLUMN = re.compile(r"(?:计量)?单位")
+_CHANGE_COLUMN = re.compile(r"(?:同比|环比|比上年)?(?:增长|增速|增幅|下降|降幅)")
 _UNIT = re.compile(r"[（(]([^（()）]*)[）)]$")
 
 
-_TARGET_COLUMN = re.compile(r"目标|预期|规划|计划")
+_TARGET = re.compile(r"目标|预期|规划|计划|力争|要达到|争取")
 
 
-def is_target_column(column: str) -> bool:
-    """A table column of targets ("2025年目标值", "2026年目标"), not of achieved values."""
-    return bool(_TARGET_COLUMN.search(column))
+def names_target(text: str) -> bool:
+    """Whether a table column ("2025年目标值") or a question ("…目标是多少", "力争达到…吗") speaks of a
+    target, not of an achieved value: the one vocabulary both are read with."""
+    return bool(_TARGET.search(text))
+
+
+def without_target_words(text: str) -> str:
+    """`text` with the words that make a figure a target dropped: "力争 地区生产总值" measures 地区生产总值."""
+    return " ".join(_TARGET.sub(" ", text).split())
 
 
 def row_sentence(chunk: Chunk) -> str:

@@ -257,3 +257,4 @@ class Composed:
     text: str = ""
     extra: tuple[Hit, ...] = ()  # passages it cites beyond those shown, numbered after them in this order
     facts: tuple[Fact, ...] = ()  # the facts it states
+    answers: bool = True  # False: it tells what the documents hold instead (the answer stays a refusal)

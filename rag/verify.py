@@ -53,6 +53,7 @@ from rag.entity import subject
 from rag.frame import (
     Frame,
     as_frame,
+    asked_questions,
     split_frame,
     states_asked_kind,
     states_asked_metric,
@@ -98,7 +99,7 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
     pool = [h.chunk.text for h in passages]  # what a name in the answer may come from (`rag.sufficiency`)
     asked = frozenset() if yes_no else frozenset(bigrams(fr.metric))
     parts = frozenset() if yes_no else fr.parts
-    asked_each = [sub.text for sub in sub_questions(fr)] or [question]
+    asked_each = asked_questions(fr)
 
     def run(c: Claim) -> tuple[ClaimCheck, tuple[int, ...]]:
         return check_claim(c, passages, q_periods, q_scopes, yes_no, framed, entity, fr.names, parts, asked)

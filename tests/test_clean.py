@@ -262,3 +262,46 @@ def test_a_table_with_a_unit_column_and_dashes_is_read_with_each_rows_unit():
         "2025年全社会用电量68.4亿千瓦时；2026年1—10月全社会用电量61.3亿千瓦时；2026年1—10月全社会用电量同比增长7.4%"
     )
     assert sentences[2] == "2025年充电桩数量3260个；2026年1—10月充电桩数量4120个"  # no change reported: none read
+
+
+def test_a_numbered_table_reads_a_dash_cell_and_a_name_ending_in_latin_letters():
+    """ "表1" rows ``<n>  <name>  <value>…``: a "—" cell (not reported) ends no table, and an indicator named
+    "…的XYZ（家）" keeps its values apart from its last letters (XYZ4 would read as a code, not 4家)."""
+    from rag.table import table_cells
+    from rag.types import Chunk
+
+    text = (
+        "第一条 总体目标。\n\n表1  主要指标\n\n序号  指标名称  2025年  2026年目标  2028年目标\n"
+        "1  XYZ主体数量（家）  126  300  1000\n"
+        "2  年营业收入超千万元的XYZ（家）  4  10  30\n"
+        "3  算力券发放额度（万元）  —  2000  5000\n"
+        "4  带动就业人数（人）  480  1200  4000\n\n第二条 概念界定。本措施所称XYZ，是指小微经营主体。\n"
+    )
+    rows = [s for s in clean(_doc(text)) if s.kind == "table_row"]
+    assert len(rows) == 4
+    cells = [
+        [
+            (f.raw, sorted(p))
+            for _, f, p, _ in table_cells(Chunk("c", "x.txt", "T", "", r.text, 0, len(r.text), kind="table_row"))
+        ]
+        for r in rows
+    ]
+    assert cells[1] == [("4家", ["2025"]), ("10家", ["2026"]), ("30家", ["2028"])]
+    assert cells[2] == [("2000万元", ["2026"]), ("5000万元", ["2028"])]  # the dash is no value
+    assert cells[3][0] == ("480人", ["2025"])
+
+
+def test_a_table_under_a_caption_line_takes_the_caption_and_its_year():
+    """ "表2  2026年1—10月…零售额" heads no numbered rows: it is the caption of the plain table below, whose
+    "1—10月" column is of the caption's year."""
+    from rag.table import table_cells
+    from rag.types import Chunk
+
+    text = (
+        "二、分类情况\n\n今年以来，各类商品零售平稳。\n\n表2  2026年1—10月限额以上单位主要商品类别零售额\n\n"
+        "类别 单位 1—10月 同比增长(%)\n粮油、食品类 亿元 12.6 4.8\n石油及制品类 亿元 14.1 -1.8\n\n三、下阶段工作\n"
+    )
+    rows = [s for s in clean(_doc(text)) if s.kind == "table_row"]
+    assert len(rows) == 2 and rows[1].text.startswith("表2 2026年1—10月限额以上单位主要商品类别零售额｜")
+    cells = table_cells(Chunk("c", "x.txt", "T", "", rows[1].text, 0, len(rows[1].text), kind="table_row"))
+    assert [(f.raw, sorted(p)) for _, f, p, _ in cells] == [("14.1亿元", ["2026"]), ("1.8%", ["2026"])]

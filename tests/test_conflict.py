@@ -71,3 +71,23 @@ def test_two_names_for_one_brand_in_the_seed_reports_are_shown_and_nothing_else_
     assert len(found) == 2, found
     (a, b) = sorted(found)
     assert found[a] == {b} and found[b] == {a} and a.endswith("高兴办") and b.endswith("高兴办")
+
+
+def test_a_table_row_is_read_with_its_columns_units_and_targets() -> None:
+    """A plan's row "2025年：362.8｜2026年目标：385" agrees with a report's 362.8亿元 for 2025 (its cells are 亿元,
+    and a target is no other value of what was achieved); a row giving 360.1 for 2025 disagrees."""
+    from rag.conflict import conflicts
+    from rag.types import Chunk, Hit
+
+    said = "2025年，全区实现社会消费品零售总额362.8亿元，同比增长5.4%。"
+    report = Hit(Chunk("b", "z.txt", "T", "", said, 0, len(said), ("2025",), "zone", report="2026"), 1.0)
+
+    def row(text: str) -> Hit:
+        return Hit(Chunk("c", "p.txt", "T", "", text, 0, len(text), ("2026",), "zone", kind="table_row"), 1.0)
+
+    answer = "2025年社会消费品零售总额为362.8亿元[1]。"
+    agrees = row("表1 指标｜指标名称：社会消费品零售总额（亿元）｜2025年：362.8｜2026年目标：385｜2027年目标：410")
+    assert conflicts(answer, [report, agrees]) == ()
+    differs = row("表1 指标｜指标名称：社会消费品零售总额（亿元）｜2025年：360.1｜2026年目标：385")
+    shown = conflicts(answer, [report, differs])
+    assert len(shown) == 1 and "360.1" in shown[0] and shown[0].endswith("[2]。")

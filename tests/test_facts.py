@@ -264,3 +264,23 @@ def test_a_table_of_areas_binds_each_row_to_its_own_area_for_the_reported_period
     assert by_value["742.6亿元"].scope == "other" and by_value["742.6亿元"].metric.startswith("东湖市R&D经费")
     assert by_value["1228.7亿元"].scope == "prefecture"
     assert by_value["3.89%"].sentence == "东湖市R&D经费投入强度3.89%"
+
+
+def test_a_place_named_after_a_known_area_is_a_place_of_its_own():
+    """ "昆山开发区" starts with the city's name but is another area of it; a 区镇 table row of it is "other",
+    and so is a question about it, or about "花桥经济开发区" or a 镇 (the profile's place suffixes)."""
+    from rag.frame import frame
+
+    text = (
+        "2026年1—10月昆山市消费品市场运行情况\n\n昆山市统计局\n\n2026年11月20日\n\n今年以来，全市消费平稳。\n\n"
+        "区镇 社会消费品零售总额（亿元） 同比增长（%）\n全市 1683.5 5.2\n昆山开发区 468.9 5.1\n昆山高新区 311.4 5.8\n"
+    )
+    doc = Document("city.txt", "city.txt", text, "x")
+    facts = [f for c in chunk_document(doc, Settings()) for f in bind_chunk(c) if f.table]
+    by_value = {f.raw: f for f in facts}
+    assert by_value["468.9亿元"].scope == "other" and by_value["1683.5亿元"].scope == "city"
+    assert by_value["311.4亿元"].scope == "zone"
+    assert frame("昆山开发区社零是多少？").scopes == {"other"}
+    assert frame("花桥经济开发区的社零是多少？").scopes == {"other"}
+    assert frame("周庄镇社零是多少？").scopes == {"other"}
+    assert frame("昆山全市社零是多少？").scopes == {"city"}

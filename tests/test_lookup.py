@@ -113,3 +113,75 @@ def test_an_area_asked_in_mu_is_answered_only_by_a_sentence_stating_mu():
     assert frame("占地多少亩？").unit == "亩"
     assert extractive_answer(q, [text_hit("封装设备总部项目开工，项目总投资22亿元，预计年产值35亿元。")]) == ""
     assert "120亩" in extractive_answer(q, [text_hit("封装设备总部项目占地120亩，总投资22亿元。")])
+
+
+def test_a_share_of_one_area_in_another_is_computed_from_each_areas_own_figure():
+    """ "高新区…占全市的比重": neither document states it; the zone's and the city's GDP of the same period are
+    looked up, quoted, and divided. A part figure of a narrower metric is never taken for either."""
+    from rag.combine import share_answer
+    from rag.facts import FactStore
+
+    facts = _facts()
+    chunks = {f.chunk_id: _chunk(REPORT, report="2026前三季度") for f in facts}
+    got = share_answer(frame("2026年前三季度高新区地区生产总值占全市的比重是多少？"), (), FactStore(facts), chunks)
+    assert "938.4亿元 ÷ 4127.8亿元 = 22.7%" in got.text
+    assert [f.raw for f in got.facts] == ["938.4亿元", "4127.8亿元"]
+    said = share_answer(
+        frame("2026年前三季度高新区地区生产总值占全市的比重是多少？"), (), FactStore(facts), chunks, "占比为22.7%"
+    )
+    assert said.text == ""  # the answer states a percentage already
+
+
+def test_a_gap_to_this_years_target_runs_from_the_latest_figure_achieved_that_year():
+    """ "离2026年的目标还差多少": 2026's target (突破1280亿元) minus the latest 2026 figure (前三季度 938.4亿元);
+    a figure the question names that no document sets as the target gives no gap."""
+    from rag.combine import gap_answer
+    from rag.facts import FactStore
+
+    facts = _facts()
+    chunks = {f.chunk_id: _chunk(REPORT, report="2026前三季度") for f in facts}
+    got = gap_answer(frame("高新区地区生产总值离2026年的目标还差多少？"), (), FactStore(facts), chunks, "zone")
+    assert "突破1280亿元 − 938.4亿元 = 341.6亿元" in got.text
+    other = gap_answer(frame("高新区地区生产总值离2026年1500亿的目标还差多少？"), (), FactStore(facts), chunks, "zone")
+    assert other.text == ""
+
+
+def test_a_sum_of_two_areas_takes_each_from_its_own_table_row():
+    """ "开发区和高新区…加起来": a table by area has a row per place; a place the profile does not know (东湖开发区)
+    is found by the name the question gives it, the nearest full name first (东湖开发区 before 西岭经济开发区)."""
+    from dataclasses import replace
+
+    from rag.combine import sum_answer
+    from rag.facts import FactStore
+    from rag.types import Chunk
+
+    rows = [
+        ("东湖开发区", "other", "468.9"),
+        ("昆山高新区", "zone", "311.4"),
+        ("西岭经济开发区", "other", "212.6"),
+    ]
+    facts, chunks = [], {}
+    for i, (name, scope, value) in enumerate(rows):
+        t = f"表2 2026年1—10月各区镇社会消费品零售总额｜区镇：{name}｜社会消费品零售总额（亿元）：{value}"
+        chunk = replace(
+            Chunk(f"r{i}", "b.txt", "T", "", t, 0, len(t), (), scope, kind="table_row"), report="20261-10月"
+        )
+        bound = bind_chunk(chunk)
+        facts += bound
+        chunks[chunk.id] = chunk
+    q = frame("开发区和高新区2026年1—10月社会消费品零售总额加起来一共多少？")
+    got = sum_answer(q, (), FactStore(facts), chunks)
+    assert "468.9亿元 + 311.4亿元 = 780.3亿元" in got.text, got.text
+
+
+def test_a_comparison_of_two_areas_is_answered_from_each_areas_figure():
+    """ "2026年高新区地区生产总值比全市多吗？": both figures of the same period, quoted, and the verdict."""
+    from rag.combine import compare_answer
+    from rag.facts import FactStore
+
+    facts = _facts()
+    chunks = {f.chunk_id: _chunk(REPORT, report="2026前三季度") for f in facts}
+    more = compare_answer(frame("2026年高新区地区生产总值比全市多吗？"), (), FactStore(facts), chunks)
+    assert more.text.startswith("不对") and "938.4亿元" in more.text and "4127.8亿元" in more.text
+    less = compare_answer(frame("2026年高新区地区生产总值比全市少吧？"), (), FactStore(facts), chunks)
+    assert less.text.startswith("是的")

@@ -105,7 +105,6 @@ MODULES = [
     "rag.profile",
     "rag.dating",
     "rag.table",
-    "rag.support",
     "rag.bind",
     "rag.facts",
     "rag.prompt",
@@ -127,6 +126,7 @@ MODULES = [
     "rag.bm25",
     "rag.evaluate",
     "rag.complete",
+    "rag.respective",
 ]
 
 

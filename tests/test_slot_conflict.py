@@ -71,3 +71,15 @@ def test_the_answer_carries_the_disagreement_with_both_sources() -> None:
     assert not answer.refused
     assert "周砚青" in answer.answer and "林知秋" in answer.answer and "说法不一" in answer.answer
     assert {c.doc for c in answer.citations} == {"p1.txt", "p2.txt"}
+
+
+def test_another_years_edition_fills_its_own_slot() -> None:
+    # 2023's director against a sentence about the 2019 edition: no disagreement about 2023.
+    hits = _hits(
+        "2023年青禾电影节开幕片《远山》由导演林知秋执导。", "2019年青禾电影节开幕片由导演周砚青执导，反响平平。"
+    )
+    q = "2023年青禾电影节开幕片的导演是谁？"
+    assert slot_conflicts(q, "导演是林知秋[1]。", hits) == ()
+    # The same sentence without its year is about the asked edition as far as anyone can tell: shown.
+    hits = _hits("2023年青禾电影节开幕片《远山》由导演林知秋执导。", "青禾电影节开幕片由导演周砚青执导，反响平平。")
+    assert any("周砚青" in s for s in slot_conflicts(q, "导演是林知秋[1]。", hits))

@@ -539,3 +539,35 @@ def test_a_share_is_never_backed_by_a_growth_rate_of_the_same_value():
     assert "7.4%" in wrong.unsupported_numbers and "比重为7.4%" not in wrong.text
     right = verify("前三季度高新区新登记民营经营主体占全市的比重为15.9%[1]。", [hit], q)
     assert not right.refused and "15.9%" in right.text
+
+
+def test_a_figure_of_a_respectively_list_is_read_for_its_own_thing():
+    """ "对旗舰店、标准店、社区店，分别给予…50万元、30万元、15万元": 30万元 is the 标准店's; the 旗舰店's
+    50万元 said of the 标准店 is dropped, whatever words the three share."""
+    hit = text_hit(
+        "对新开设的旗舰店、标准店、社区店，经认定且正常经营满6个月的，分别给予一次性奖励50万元、30万元、15万元。"
+    )
+    q = "开一家标准店能拿多少奖励？"
+    right = verify("标准店可获一次性奖励30万元[1]。", [hit], q)
+    assert not right.refused and "30万元" in right.text
+    wrong = verify("标准店可获一次性奖励50万元[1]。", [hit], q)
+    assert "50万元" in wrong.unsupported_numbers and "标准店可获一次性奖励50万元" not in wrong.text
+
+
+def test_a_day_premise_reads_the_event_in_any_of_its_verbs():
+    """ "是从1月1日开始实施的吧？" against "自2026年8月1日起施行": the profile's verb synonyms make one event."""
+    hit = text_hit("第十二条 本措施自2026年8月1日起施行，有效期至2027年12月31日。")
+    found = check_premise("那个措施是从2026年1月1日开始实施的吧？", [hit])
+    assert found is not None and not found.agrees and found.source == "8月1日"
+    agreed = check_premise("那个措施是8月1日开始执行的吗？", [hit])
+    assert agreed is not None and agreed.agrees
+
+
+def test_a_numbered_table_row_is_read_whatever_fillers_its_name_holds():
+    """ "限额以上商贸企业": 以上 is a filler of questions, and the indicator's name is read the same way."""
+    from rag.locate import table_cell
+
+    t = "表1 主要指标｜指标名称：限额以上商贸企业（家）｜2025年：486｜2026年目标：530｜2027年目标：580"
+    row = Hit(Chunk("c", "p.txt", "T", "", t, 0, len(t), kind="table_row"), 1.0)
+    want = "表中“限额以上商贸企业（家）”的2027年目标为580家[1]。"
+    assert table_cell("措施的指标表里，2027年限额以上商贸企业的目标是多少家？", [row]) == want
