@@ -17,10 +17,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from string import Template
 
+from rag.cite import strip_markers
 from rag.compose import Sources
 from rag.facts import FactStore, period_key
 from rag.frame import ASKING, SUM, Frame, frame, without_periods
-from rag.grammar import metric_core, same_measure
+from rag.grammar import metric_core, rate_kind, same_measure
 from rag.lookup import fits_exactly, lookup
 from rag.numbers import extract_figures
 from rag.profile import active
@@ -35,10 +36,11 @@ def share_answer(
 ) -> Composed:
     """ "A占B的比重" where A and B are two areas ("高新区…占全市的比重"): each area's figure of the asked metric and
     period, from whichever documents state them, quoted (those `answer` does not state yet) with the division.
-    Empty when the answer states a percentage already, or either figure is not stated once."""
+    Empty when the answer states a share already, or either figure is not stated once."""
     sides = share_sides(fr.text)
-    if not sides or "%" in answer:
-        return Composed()
+    plain = strip_markers(answer)
+    if not sides or any(f.kind == "percent" and rate_kind(plain, f) == "share" for f in extract_figures(plain)):
+        return Composed()  # the answer states a share already (a growth rate next to the figure is no share)
     part, whole = frame(sides[0]), frame(sides[1])
     if len(part.scopes) != 1 or len(whole.scopes) != 1 or part.scopes == whole.scopes:
         return Composed()
@@ -71,7 +73,7 @@ def gap_answer(
     cut = _BEFORE_GAP.search(fr.text)
     if not (ASKS_GAP.search(fr.text) and names_target(fr.text)) or len(years) != 1 or not cut or not scope:
         return Composed()
-    metric = metric_core(fr.text[: cut.start()])
+    metric = _words(fr.text[: cut.start()])
     each = replace(fr, text=metric, metric=metric, scopes=frozenset({scope}), operation="", asks="amount", unit="")
     scored = [
         (s, f)
@@ -116,7 +118,7 @@ def sum_answer(
     two = _TWO_AREAS.search(fr.text)
     if fr.operation != "sum" or not fr.parts or not two:
         return Composed()
-    metric = metric_core(ASKING.sub(" ", SUM.sub(" ", without_periods(fr.text[two.end() :]))))
+    metric = _words(ASKING.sub(" ", SUM.sub(" ", without_periods(fr.text[two.end() :]))))
     each = replace(fr, text=metric, metric=metric, scopes=frozenset(), operation="", asks="amount", unit="")
     stated = [
         (s, f) for f in store.facts if f.period in fr.parts and f.chunk_id in chunks and (s := fits_exactly(each, f))
@@ -132,6 +134,11 @@ def sum_answer(
         return Composed()
     expression = f"{a.raw} + {b.raw} = {format_value(a.value + b.value, a)}"
     return _computed(operands, expression, passages, chunks, answer)
+
+
+def _words(text: str) -> str:
+    """The metric words of `text` as facts are matched by them: no single characters ("按10月末的数" → 数)."""
+    return " ".join(w for w in metric_core(text).split() if len(w) > 1)
 
 
 def _computed(
@@ -167,7 +174,7 @@ def compare_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks:
     a, b = frame(m.group("a")), frame(m.group("b"))
     if len(a.scopes) != 1 or len(b.scopes) != 1 or a.scopes == b.scopes:
         return Composed()
-    metric = metric_core(a.metric or b.metric)  # "社零增速" measures 社零; 增速 says which figure of it
+    metric = _words(a.metric or b.metric)  # "社零增速" measures 社零; 增速 says which figure of it
     # "增速比…快": a rate is compared; the words that ask for one stay in the text `fits` reads.
     each = replace(fr, text=m.group("a"), metric=metric, operation="", asks="amount", unit="", yes_no=False)
     year = next(iter(fr.periods))

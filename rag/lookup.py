@@ -90,10 +90,15 @@ def fits(fr: Frame, f: Fact) -> float:
 
 def fits_exactly(fr: Frame, f: Fact) -> float:
     """`fits`, with a tie-break: of two facts that both hold the asked words, the one whose own metric is only
-    those words is meant ("其中实物商品网络零售额" is a part of the 网络零售额 asked for, not another value of it)."""
+    those words is meant ("其中实物商品网络零售额" is a part of the 网络零售额 asked for, not another value of it),
+    and a figure stated after "其中" is a part of the one before it."""
     score = fits(fr, f)
+    if not score:
+        return 0.0
     words = " ".join(w for w in fr.metric.split() if len(w) > 1)
-    return score + EXACT_BONUS * overlap(bigrams(core(f.metric)), bigrams(words)) if score else 0.0
+    at = f.sentence.find(f.raw)
+    part = at > 0 and "其中" in f.sentence[max(f.sentence.rfind(ch, 0, at) for ch in "。；;") + 1 : at]
+    return score + EXACT_BONUS * (overlap(bigrams(core(f.metric)), bigrams(words)) - part)
 
 
 def _clause(f: Fact) -> str:

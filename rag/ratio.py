@@ -14,10 +14,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from string import Template
 
 from rag.cite import bigrams, overlap, strip_markers
-from rag.grammar import claim_metric
+from rag.grammar import claim_metric, same_kind_unit
 from rag.numbers import extract_figures
 from rag.prompt import load_prompts
 from rag.table import names_target
@@ -53,6 +54,28 @@ def _amounts(text: str) -> list[Figure]:
 
 def _expression(expression: str) -> str:
     return Template(load_prompts("premise")["arithmetic"]).substitute(expression=expression)
+
+
+def derived(fig: Figure, backed: Sequence[Figure]) -> bool:
+    """Whether `fig` is the sum or difference of two of the `backed` figures (1135.1 − 965 = 170.1亿元), or a
+    number of years between two of their years.
+
+    >>> from rag.numbers import extract_figures
+    >>> a, b, c = extract_figures("1135.1亿元 965亿元 170.1亿元")
+    >>> derived(c, [a, b]), derived(c, [a])
+    (True, False)
+    """
+    for i, a in enumerate(backed):
+        for b in backed[i + 1 :]:
+            if fig.kind == "number" and fig.unit == "年" and a.kind == b.kind == "year":
+                candidates = [abs(a.value - b.value)]
+            elif same_kind_unit(a, fig) and same_kind_unit(b, fig):
+                candidates = [a.value + b.value, abs(a.value - b.value)]
+            else:
+                continue
+            if any(abs(c - fig.value) <= 1e-6 * max(1.0, abs(c)) for c in candidates):
+                return True
+    return False
 
 
 def share_sides(question: str) -> tuple[str, str] | None:

@@ -33,11 +33,11 @@ from rag.grammar import (
     other_rate,
     passage_context,
     passage_scopes,
-    same_kind_unit,
     scopes_in,
 )
 from rag.numbers import extract_figures, same_figure
 from rag.period import period_mentions
+from rag.ratio import derived
 from rag.respective import names_own_item
 from rag.table import table_cells
 from rag.types import Chunk, Claim, ClaimCheck, Figure, FigureCheck, Hit
@@ -129,20 +129,18 @@ def _check_in_passage(
 _HYPHENED = re.compile(r"[\u4e00-\u9fff]{2,}[-‐–]$")
 
 
-def _derived(fig: Figure, figs: Sequence[Figure], ok: Sequence[bool]) -> bool:
-    """A sum or difference of two supported figures of the same sentence (e.g. 1135.1−965=170.1亿元)."""
-    backed = [f for f, good in zip(figs, ok, strict=True) if good and f is not fig]
-    for i, a in enumerate(backed):
-        for b in backed[i + 1 :]:
-            if fig.kind == "number" and fig.unit == "年" and a.kind == b.kind == "year":
-                candidates = [abs(a.value - b.value)]
-            elif same_kind_unit(a, fig) and same_kind_unit(b, fig):
-                candidates = [a.value + b.value, abs(a.value - b.value)]
-            else:
-                continue
-            if any(abs(c - fig.value) <= 1e-6 * max(1.0, abs(c)) for c in candidates):
-                return True
-    return False
+def _asked_year(fig: Figure, q_periods: set[str], cites: Sequence[int], passages: Sequence[Hit]) -> bool:
+    """A year the question names, restated by a sentence whose cited passages name no year at all (a news item
+    about "2025年建成的…中心" that never says 2025): the question's frame, which nothing given contradicts."""
+    return (
+        str(int(fig.value)) in q_periods
+        and bool(cites)
+        and all(
+            not chunk_periods(passages[n - 1].chunk)
+            and not any(g.kind == "year" for g in extract_figures(passages[n - 1].chunk.text))
+            for n in cites
+        )
+    )
 
 
 def check_claim(
@@ -175,7 +173,7 @@ def check_claim(
     ok: list[bool] = []
     extra: list[int] = []
     for f in figs:
-        if (f.value, f.unit) in framed:
+        if (f.value, f.unit) in framed or (f.kind == "year" and _asked_year(f, q_periods, cites, passages)):
             checks.append(FigureCheck(raw=f.raw, supported=True, reason="framing"))
             ok.append(True)
             continue
@@ -216,7 +214,11 @@ def check_claim(
         checks.append(result)
         ok.append(result.supported)
     for i, f in enumerate(figs):
-        if not ok[i] and checks[i].reason in ("not_found", "uncited") and _derived(f, figs, ok):
+        if (
+            not ok[i]
+            and checks[i].reason in ("not_found", "uncited")
+            and derived(f, [g for g, good in zip(figs, ok, strict=True) if good and g is not f])
+        ):
             checks[i] = FigureCheck(raw=f.raw, supported=True, reason="derived")
     all_cites = cites + tuple(n for n in dict.fromkeys(extra) if n not in cites)
     # Keep only the citations that back something: a passage cited for a figure it does not hold is noise.

@@ -185,3 +185,15 @@ def test_a_comparison_of_two_areas_is_answered_from_each_areas_figure():
     assert more.text.startswith("不对") and "938.4亿元" in more.text and "4127.8亿元" in more.text
     less = compare_answer(frame("2026年高新区地区生产总值比全市少吧？"), (), FactStore(facts), chunks)
     assert less.text.startswith("是的")
+
+
+def test_a_growth_rate_in_the_answer_does_not_stop_a_share_being_computed():
+    from rag.combine import share_answer
+    from rag.facts import FactStore
+
+    facts = _facts()
+    chunks = {f.chunk_id: _chunk(REPORT, report="2026前三季度") for f in facts}
+    q = frame("2026年前三季度高新区地区生产总值占全市的比重是多少？")
+    said = "2026年前三季度，高新区实现地区生产总值938.4亿元，同比增长6.1%[1]。"
+    got = share_answer(q, (), FactStore(facts), chunks, said)
+    assert "938.4亿元 ÷ 4127.8亿元 = 22.7%" in got.text and "同比增长6.1%；" not in got.text

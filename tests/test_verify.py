@@ -571,3 +571,13 @@ def test_a_numbered_table_row_is_read_whatever_fillers_its_name_holds():
     row = Hit(Chunk("c", "p.txt", "T", "", t, 0, len(t), kind="table_row"), 1.0)
     want = "表中“限额以上商贸企业（家）”的2027年目标为580家[1]。"
     assert table_cell("措施的指标表里，2027年限额以上商贸企业的目标是多少家？", [row]) == want
+
+
+def test_a_year_the_question_names_stands_where_the_passage_names_no_year():
+    """ "2025年建成投用的…中心位于哪个岛上？": a news item that never says a year does not contradict the
+    question's year the answer restates; a passage of another year does."""
+    q = "2025年建成投用的国家级海带良种繁育中心位于哪个岛上？"
+    undated = text_hit("国家级海带良种繁育中心在杉屿正式建成投用，年育苗能力达到三亿株。", scope="unknown")
+    assert "杉屿" in verify("2025年建成投用的繁育中心位于杉屿[1]。", [undated], q).text
+    dated = text_hit("2024年，国家级海带良种繁育中心在杉屿开工建设。", scope="unknown")
+    assert verify("2025年建成投用的繁育中心位于杉屿[1]。", [dated], q).refused
