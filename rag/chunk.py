@@ -105,12 +105,10 @@ def _row_scope(text: str, carry: Scope) -> Scope:
 
     >>> _row_scope("表2 分地区｜地区：东湖市｜R&D经费（亿元）：742.6", "unknown")
     'other'
-    >>> [_row_scope(f"表2｜区镇：{n}｜产值（亿元）：9.1", "city") for n in ("全市", "高新区", "昆山开发区")]
-    ['city', 'zone', 'other']
     """
     name = table_row(Chunk("", "", "", "", text, 0, len(text), kind="table_row"))[0].strip()
     if _PLACE.fullmatch(name) and name not in active().scope_names():
-        return "other"  # "昆山开发区", "千灯镇": a place of its own, whatever known name it starts with
+        return "other"  # "<city>开发区", "<town>镇": a place of its own, whatever known name it starts with
     scope = detect_scope(name, carry)
     if scope != "unknown":
         return scope

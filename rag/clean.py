@@ -186,13 +186,12 @@ def _items(lines: list[_Line], *, joinable: bool) -> list[_Item]:
         if _CELL_GAP.search(s) or single:
             # The caption is the heading just before, or the 表N line just before when it heads no numbered rows.
             cap = _TABLE_CAPTION.match(cur[0].text) if len(cur) == 1 else None
-            caption = (
-                f"表{cap.group(1)} {_heading_text(cap.group(2))}"
-                if cap
-                else next((it.heading for it in reversed(items) if it.kind == "heading"), "")
-                if not cur
-                else ""
-            )
+            if cap:
+                caption = f"表{cap.group(1)} {_heading_text(cap.group(2))}"
+            elif not cur:
+                caption = next((it.heading for it in reversed(items) if it.kind == "heading"), "")
+            else:
+                caption = ""
             rows, j = _parse_plain_table(lines, i, caption or "表", single)
             if rows:
                 flush()

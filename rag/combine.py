@@ -1,10 +1,10 @@
 """Answers computed from facts that two documents state, each quoted with its source, then the computation.
 
 Four questions ask for what no document states, from two figures that documents do:
-- `share_answer`: "高新区…占全市的比重" — the zone's figure in its report over the city's in the city bulletin;
-- `sum_answer`: "开发区和高新区…加起来" — each area's figure (a place the profile does not know, by its table row);
+- `share_answer`: "B区…占A市的比重" — the zone's figure in its report over the city's in the city bulletin;
+- `sum_answer`: "C区和B区…加起来" — each area's figure (a place the profile does not know, by its table row);
 - `gap_answer`: "离今年的目标还差多少" — the year's target minus the latest figure achieved that year;
-- `compare_answer`: "全市社零增速比高新区还快？" — both areas' figures of one period, and the verdict.
+- `compare_answer`: "A市增速比B区还快？" — both areas' figures of one period, and the verdict.
 
 Each takes its operands only when one value is stated for each, of the same metric, unit and period; the
 operands are quoted (with `[n]`) so the reader checks them, then `按资料数字计算：a ÷ b = …`.
@@ -13,13 +13,13 @@ operands are quoted (with `[n]`) so the reader checks them, then `按资料数�
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from string import Template
 
 from rag.cite import strip_markers
-from rag.compose import Sources
-from rag.facts import FactStore, period_key
+from rag.compose import Sources, computed_answer
+from rag.facts import FactStore, one_value, period_key
 from rag.frame import ASKING, SUM, Frame, frame, without_periods
 from rag.grammar import metric_core, rate_kind, same_measure
 from rag.lookup import fits_exactly, lookup
@@ -34,7 +34,7 @@ from rag.types import Chunk, Composed, Fact, Hit
 def share_answer(
     fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk], answer: str = ""
 ) -> Composed:
-    """ "A占B的比重" where A and B are two areas ("高新区…占全市的比重"): each area's figure of the asked metric and
+    """ "A占B的比重" where A and B are two areas ("B区…占A市的比重"): each area's figure of the asked metric and
     period, from whichever documents state them, quoted (those `answer` does not state yet) with the division.
     Empty when the answer states a share already, or either figure is not stated once."""
     sides = share_sides(fr.text)
@@ -57,7 +57,7 @@ def share_answer(
     if a.unit != b.unit or not 0 < a.value < b.value:
         return Composed()
     expression = f"{a.raw} ÷ {b.raw} = {round(a.value / b.value * 100, 1):g}%"
-    return _computed(found, expression, passages, chunks, answer)
+    return computed_answer(found, expression, passages, chunks, answer)
 
 
 _BEFORE_GAP = re.compile(r"[离距]")  # "网络零售额离…目标还差多少": the metric is named before 离
@@ -75,16 +75,10 @@ def gap_answer(
         return Composed()
     metric = _words(fr.text[: cut.start()])
     each = replace(fr, text=metric, metric=metric, scopes=frozenset({scope}), operation="", asks="amount", unit="")
-    scored = [
-        (s, f)
-        for f in store.facts
-        if f.scope == scope and f.period.startswith(years[0]) and f.chunk_id in chunks and (s := fits_exactly(each, f))
-    ]
-    if not scored:
+    stated = _best_by_period(each, store.facts, chunks, lambda f: f.scope == scope and f.period[:4] == years[0])
+    if not stated:
         return Composed()
-    best = max(s for s, _ in scored)  # the metric itself before a narrower one (实物商品网络零售额)
-    latest = max(period_key(f.period) for s, f in scored if s == best)
-    done = [f for s, f in scored if s == best and period_key(f.period) == latest]
+    done = stated[max(stated, key=period_key)]
     asked = [g.value for g in extract_figures(fr.text) if g.kind == "number" and g.unit in ("", done[0].unit)]
     targets = [
         f
@@ -97,23 +91,22 @@ def gap_answer(
         and same_measure(without_target_words(f.metric), metric)
         and (not asked or f.value in asked)
     ]
-    values = {round(f.value, 6) for f in done}, {round(f.value, 6) for f in targets}
-    if len(values[0]) != 1 or len(values[1]) != 1 or targets[0].value <= done[0].value:
+    if not (one_value(done) and one_value(targets)) or targets[0].value <= done[0].value:
         return Composed()
     a, t = done[0], targets[0]
     expression = f"{t.raw} − {a.raw} = {format_value(t.value - a.value, a)}"
-    return _computed([done, targets], expression, passages, chunks, answer)
+    return computed_answer([done, targets], expression, passages, chunks, answer)
 
 
-# "开发区和高新区2026年…加起来": two areas named before the period or the metric they are asked for.
+# "C区和B区2026年…加起来": two areas named before the period or the metric they are asked for.
 _TWO_AREAS = re.compile(r"([\u4e00-\u9fff]{2,10}?)(?:和|与|及|跟|、)([\u4e00-\u9fff]{2,10}?)(?=(?:19|20)\d{2}|的)")
 
 
 def sum_answer(
     fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk], answer: str = ""
 ) -> Composed:
-    """ "开发区和高新区…加起来一共多少": each named area's figure of the asked metric and period (a place the
-    profile does not know by its table row, "昆山开发区"), quoted with the sum. Empty unless each area has
+    """ "C区和B区…加起来一共多少": each named area's figure of the asked metric and period (a place the
+    profile does not know by its table row), quoted with the sum. Empty unless each area has
     exactly one value."""
     two = _TWO_AREAS.search(fr.text)
     if fr.operation != "sum" or not fr.parts or not two:
@@ -126,14 +119,14 @@ def sum_answer(
     operands: list[list[Fact]] = []
     for name in two.groups():
         mine = _of_area(name, [f for _, f in stated])
-        if len({round(f.value, 6) for f in mine}) != 1:
+        if not one_value(mine):
             return Composed()
         operands.append(mine)
     a, b = operands[0][0], operands[1][0]
     if a.unit != b.unit:
         return Composed()
     expression = f"{a.raw} + {b.raw} = {format_value(a.value + b.value, a)}"
-    return _computed(operands, expression, passages, chunks, answer)
+    return computed_answer(operands, expression, passages, chunks, answer)
 
 
 def _words(text: str) -> str:
@@ -141,23 +134,21 @@ def _words(text: str) -> str:
     return " ".join(w for w in metric_core(text).split() if len(w) > 1)
 
 
-def _computed(
-    operands: Sequence[Sequence[Fact]],
-    expression: str,
-    passages: Sequence[Hit],
-    chunks: Mapping[str, Chunk],
-    answer: str,
-) -> Composed:
-    """Each operand's sentence the answer does not state yet, quoted with its `[n]`, then the computation."""
-    src = Sources(passages, chunks)
-    quotes = [src.quote(fs, end="")[0] for fs in operands if fs[0].raw not in answer]
-    computed = Template(load_prompts("premise")["arithmetic"]).substitute(expression=expression)
-    return Composed(
-        ("；".join(quotes) + "。" if quotes else "") + computed, tuple(src.extra), tuple(fs[0] for fs in operands)
-    )
+def _best_by_period(
+    each: Frame, facts: Sequence[Fact], chunks: Mapping[str, Chunk], keep: Callable[[Fact], bool]
+) -> dict[str, list[Fact]]:
+    """The facts `keep` admits that state `each` best (the metric itself before a narrower one, 实物商品网络零售额
+    for 网络零售额), by period."""
+    scored = [(s, f) for f in facts if keep(f) and f.chunk_id in chunks and (s := fits_exactly(each, f))]
+    best = max((s for s, _ in scored), default=0.0)
+    periods: dict[str, list[Fact]] = {}
+    for s, f in scored:
+        if s == best:
+            periods.setdefault(f.period, []).append(f)
+    return periods
 
 
-# "今年全市社零增速比高新区还快？": A比B (还/更) 快/高/多… — which way the question says they compare.
+# "今年A市增速比B区还快？": A比B (还/更) 快/高/多… — which way the question says they compare.
 _COMPARE = re.compile(
     r"(?P<a>[^，,。？?]{2,30}?)比(?P<b>[^，,。？?]{2,12}?)(?:还|更|要)?(?P<way>快|高|多|大|慢|低|少|小)"
 )
@@ -165,7 +156,7 @@ _UP = "快高多大"
 
 
 def compare_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk]) -> Composed:
-    """A yes/no question comparing two areas ("听说全市社零增速比高新区还快？"): each area's figure of the asked
+    """A yes/no question comparing two areas ("听说A市增速比B区还快？"): each area's figure of the asked
     metric for the same latest period of the asked year, quoted, with the verdict. Empty unless both are
     stated once for that period."""
     m = _COMPARE.search(fr.text)
@@ -174,31 +165,23 @@ def compare_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks:
     a, b = frame(m.group("a")), frame(m.group("b"))
     if len(a.scopes) != 1 or len(b.scopes) != 1 or a.scopes == b.scopes:
         return Composed()
-    metric = _words(a.metric or b.metric)  # "社零增速" measures 社零; 增速 says which figure of it
+    metric = _words(a.metric or b.metric)  # "零售额增速" measures 零售额; 增速 says which figure of it
     # "增速比…快": a rate is compared; the words that ask for one stay in the text `fits` reads.
     each = replace(fr, text=m.group("a"), metric=metric, operation="", asks="amount", unit="", yes_no=False)
     year = next(iter(fr.periods))
-    by_period: list[dict[str, list[Fact]]] = []
-    for scopes in (a.scopes, b.scopes):
-        sub = replace(each, scopes=scopes)
-        scored = [
-            (s, f)
-            for f in store.facts
-            if f.scope in scopes and f.period[:4] == year and f.chunk_id in chunks and (s := fits_exactly(sub, f))
-        ]
-        best = max((s for s, _ in scored), default=0.0)
-        periods: dict[str, list[Fact]] = {}
-        for s, f in scored:
-            if s == best:
-                periods.setdefault(f.period, []).append(f)
-        by_period.append(periods)
+    by_period = [
+        _best_by_period(
+            replace(each, scopes=scopes), store.facts, chunks, lambda f, s=scopes: f.scope in s and f.period[:4] == year
+        )
+        for scopes in (a.scopes, b.scopes)
+    ]
     # The latest period both areas state (a month's own figure is not the months up to it).
     common = set(by_period[0]) & set(by_period[1])
     if not common:
         return Composed()
     period = max(common, key=period_key)
     found = [by_period[0][period], by_period[1][period]]
-    if any(len({round(f.value, 6) for f in fs}) != 1 for fs in found):
+    if not all(one_value(fs) for fs in found):
         return Composed()
     x, y = found[0][0], found[1][0]
     if x.unit != y.unit or x.value == y.value:
@@ -212,8 +195,8 @@ def compare_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks:
 
 def _of_area(name: str, facts: Sequence[Fact]) -> list[Fact]:
     """The facts of the area `name` names: a profile area by its scope; another place by the facts of "other"
-    places whose sentence names it, the one whose full name adds least to `name` ("开发区" is 昆山开发区 before
-    花桥经济开发区)."""
+    places whose sentence names it, the one whose full name adds least to `name` ("开发区" is 东湖开发区 before
+    西岭经济开发区)."""
     known = active().scope_mentions(name)
     if known and known[0][1] - known[0][0] == len(name):
         return [f for f in facts if f.scope == known[0][2]]

@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping, Sequence
 from string import Template
 
-from rag.facts import FactStore, period_key
+from rag.facts import FactStore, one_value, period_key
 from rag.frame import Frame, split_frame
 from rag.lookup import fits, lookup
 from rag.profile import active
@@ -88,12 +88,26 @@ def change_answer(
     pair = store.change(fr.metric, scope, years)
     if pair is None or any(f.chunk_id not in chunks for f in pair):
         return Composed()
-    src = Sources(passages, chunks)
-    quotes = [src.quote([f], end="")[0] for f in pair if f.raw not in answer]
     a, b = pair
     expression = f"{b.raw} − {a.raw} = {format_value(b.value - a.value, a if '亿' in a.raw else b)}"
+    return computed_answer([[a], [b]], expression, passages, chunks, answer)
+
+
+def computed_answer(
+    operands: Sequence[Sequence[Fact]],
+    expression: str,
+    passages: Sequence[Hit],
+    chunks: Mapping[str, Chunk],
+    answer: str,
+) -> Composed:
+    """Each operand's sentence (one of its facts) the answer does not state yet, quoted with its `[n]`, then
+    the computation `按资料数字计算：<expression>。`; the facts used are each operand's first."""
+    src = Sources(passages, chunks)
+    quotes = [src.quote(fs, end="")[0] for fs in operands if fs[0].raw not in answer]
     computed = Template(load_prompts("premise")["arithmetic"]).substitute(expression=expression)
-    return Composed(("；".join(quotes) + "。" if quotes else "") + computed, tuple(src.extra), pair)
+    return Composed(
+        ("；".join(quotes) + "。" if quotes else "") + computed, tuple(src.extra), tuple(fs[0] for fs in operands)
+    )
 
 
 def trend_answer(fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk]) -> Composed:
@@ -172,7 +186,7 @@ def nearest_answer(
             by_period.setdefault(f.period, []).append(f)
     # One value per period (sources that disagree are the conflict note's), then the nearest: the same part
     # of the year, then the latest period before the asked one, then the earliest after it.
-    single = {p: fs for p, fs in by_period.items() if len({round(f.value, 6) for f in fs}) == 1}
+    single = {p: fs for p, fs in by_period.items() if one_value(fs)}
     if not single:
         return Composed()
     key = period_key(asked)

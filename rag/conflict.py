@@ -70,7 +70,7 @@ def _rivals(n: int, g: Figure, passages: Sequence[Hit]) -> list[tuple[int, str]]
         other = hit.chunk
         if other.doc == chunk.doc:
             continue  # one report states two figures of one wording for two subjects (a project, a class of them)
-        for h, text, h_periods, h_target, sent in _statements(other):
+        for h, text, sent, cell in _statements(other):
             if h.op or same_figure(g, h) or not comparable(g, h):
                 continue
             if sent == own or any(sent == t for _, t in out):
@@ -78,7 +78,12 @@ def _rivals(n: int, g: Figure, passages: Sequence[Hit]) -> list[tuple[int, str]]
             hctx = passage_context(text, h)
             if min(overlap(ctx, hctx), overlap(hctx, ctx)) < MIN_METRIC_OVERLAP:
                 continue
-            if h_periods != periods or passage_scopes(other, h.start if text is other.text else 0) != scopes:
+            # Dated, placed and kinded only now (the costly reads): a cell by its column, in the row's area.
+            if cell is None:
+                h_periods, at, h_target = governing_periods(other, h.start), h.start, is_target(other, h)
+            else:
+                h_periods, at, h_target = cell[0], 0, names_target(cell[1])
+            if h_periods != periods or passage_scopes(other, at) != scopes:
                 continue
             if h_target != target:
                 continue  # a target (a plan's 2026年目标 cell) is no other value of what was achieved
@@ -86,16 +91,16 @@ def _rivals(n: int, g: Figure, passages: Sequence[Hit]) -> list[tuple[int, str]]
     return out
 
 
-def _statements(chunk: Chunk) -> list[tuple[Figure, str, set[str], bool, str]]:
-    """Each figure a passage states: (figure, the text it is read in, its periods, whether it is a target, the
-    sentence quoted). A table row's cells are read with their column's period and unit ("2025年：362.8" is
+def _statements(chunk: Chunk) -> list[tuple[Figure, str, str, tuple[set[str], str] | None]]:
+    """Each figure a passage states: (figure, the text it is read in, the sentence quoted, and for a table
+    cell its column's periods and name). A row's cells are read with their column's unit ("2025年：362.8" is
     362.8亿元 of 2025, not a bare 362.8), the whole row quoted."""
     if chunk.kind == "table_row":
-        return [(h, synth, p, names_target(c), chunk.text) for synth, h, p, c in table_cells(chunk)]
+        return [(h, synth, chunk.text, (p, c)) for synth, h, p, c in table_cells(chunk)]
     out = []
     for h in extract_figures(chunk.text):
         s, e = _sentence(chunk.text, h.start)
-        out.append((h, chunk.text, governing_periods(chunk, h.start), is_target(chunk, h), chunk.text[s:e]))
+        out.append((h, chunk.text, chunk.text[s:e], None))
     return out
 
 

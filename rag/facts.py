@@ -43,6 +43,11 @@ def period_key(period: str) -> tuple[int, float, str]:
     return (years[1], 6, period) if years else (0, 0, period)
 
 
+def one_value(facts: Sequence[Fact]) -> bool:
+    """Whether `facts` state exactly one value (sources that agree, to rounding): none, or two, settle nothing."""
+    return len({round(f.value, 6) for f in facts}) == 1
+
+
 class FactStore:
     """Facts with the queries the answer path, the CLI and the 数据 tab need."""
 
@@ -132,7 +137,7 @@ class FactStore:
         # Only amounts in one unit are compared: a count the sentence also states ("5项") is another figure.
         for unit in {f.unit for f in found[0]} & {f.unit for f in found[1]}:
             same = [[f for f in fs if f.unit == unit] for fs in found]
-            if all(len({round(f.value, 6) for f in fs}) == 1 for fs in same):
+            if all(one_value(fs) for fs in same):
                 a, b = same[0][0], same[1][0]
                 if a.metric_id == b.metric_id and same_measure(a.metric, b.metric):
                     return a, b

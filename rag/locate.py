@@ -109,10 +109,11 @@ def table_cell(question: str, passages: Sequence[Hit]) -> str:
             continue
         name = table_row(hit.chunk)[0]
         # Read as the question is read (fillers such as 以上 dropped from both): "限额以上商贸企业" is whole.
-        score = overlap(bigrams(core(indicator_label(name))), key)
+        named = bigrams(core(indicator_label(name)))
+        score = overlap(named, key)
         if score < TABLE_MIN_OVERLAP or (share and share.group(0) not in name):
             continue  # "…占全市的比重多少？" is no cell of the indicator whose share is asked
-        if whole and overlap(bigrams(core(indicator_label(name))), bigrams(whole)) >= TABLE_MIN_OVERLAP:
+        if whole and overlap(named, bigrams(whole)) >= TABLE_MIN_OVERLAP:
             continue  # "X，其中Y是多少？": X's own row states the total, not the part asked
         label, cells = indicator_label(name), table_cells(hit.chunk)
         for column in dict.fromkeys(c for _, _, _, c in cells):

@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 
 from rag.cite import bigrams, overlap
-from rag.facts import period_key
+from rag.facts import one_value, period_key
 from rag.frame import Frame
 from rag.grammar import core, metric_core
 from rag.profile import active
@@ -68,7 +68,7 @@ def lookup(fr: Frame, facts: Sequence[Fact]) -> list[Fact]:
     found = [(s, f) for s, f in found if f.tier != UPLOADED] or found
     best = max(s for s, _ in found)
     picked = [f for s, f in sorted(found, key=lambda t: -t[0]) if s == best]
-    if len({round(f.value, 6) for f in picked}) != 1 or len({f.period for f in picked}) != 1:
+    if not one_value(picked) or len({f.period for f in picked}) != 1:
         return []
     return picked
 

@@ -97,7 +97,7 @@ class Pipeline:
             replace(m, content=resolve_relative(normalize(m.content), today)) if m.role == "user" else m
             for m in history
         ]
-        standalone = resolve_relative(rewrite(resolve_relative(normalize(q), today), past), today)
+        standalone = rewrite(resolve_relative(normalize(q), today), past)  # built of turns already resolved
         standalone = self._date_latest(standalone)
         fr = frame(standalone)  # the question parsed once, for every stage below
         hits = tuple(self.retriever.search(standalone, max(self.settings.top_k, self.settings.context_passages)))
@@ -151,7 +151,7 @@ class Pipeline:
                 n=premise.passage,
             )
         if not by_code and fr.yes_no and (facts := stored()):
-            # "全市社零增速比高新区还快？": both areas' figures, from whichever documents state them.
+            # "A市增速比B区还快？": both areas' figures, from whichever documents state them.
             compared = compare_answer(fr, passages, *facts)
             by_code = compared.text
             passages, hits = (*passages, *compared.extra), (*hits, *compared.extra)
@@ -218,9 +218,9 @@ class Pipeline:
             facts = stored()
             said = "" if ver.refused else ver.text
             change = change_answer(fr, passages, *facts, _asked_scope(fr.scopes), said) if facts else Composed()
-            if facts and not change.text:  # "高新区…占全市的比重": each area's figure from its own document
+            if facts and not change.text:  # "B区…占A市的比重": each area's figure from its own document
                 change = share_answer(fr, passages, *facts, said)
-            if facts and not change.text:  # "开发区和高新区…加起来": each area's figure from its own row
+            if facts and not change.text:  # "C区和B区…加起来": each area's figure from its own row
                 change = sum_answer(fr, passages, *facts, said)
             if facts and not change.text:  # "离今年的目标还差多少": the target and this year's latest figure
                 change = gap_answer(fr, passages, *facts, _asked_scope(fr.scopes), said)

@@ -81,8 +81,8 @@ def derived(fig: Figure, backed: Sequence[Figure]) -> bool:
 def share_sides(question: str) -> tuple[str, str] | None:
     """The words naming the part and the whole of a share the question asks ("A占B的比重"), or None.
 
-    >>> share_sides("高新区1—10月社零占全市的比重是多少？")
-    ('高新区1—10月社零', '全市')
+    >>> share_sides("东湖区1—10月产值占西岭市的比重是多少？")
+    ('东湖区1—10月产值', '西岭市')
     """
     m = _SHARE.search(question)
     return (m.group("part"), m.group("whole")) if m else None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.facts import period_key
+from rag.facts import one_value, period_key
 from rag.frame import Frame
 from rag.lookup import fits
 from rag.profile import active
@@ -55,6 +55,6 @@ def series(fr: Frame, facts: Sequence[Fact]) -> list[Fact]:
     for f in points:
         if f.unit == unit:
             by_period.setdefault(f.period, []).append(f)
-    line = [fs[0] for fs in by_period.values() if len({round(f.value, 6) for f in fs}) == 1]
+    line = [fs[0] for fs in by_period.values() if one_value(fs)]
     line.sort(key=lambda f: period_key(f.period))
     return line if len(line) >= MIN_POINTS else []

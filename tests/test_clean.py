@@ -11,7 +11,7 @@ import pytest
 from rag.clean import PATH_SEP, clean
 from rag.load import load_file
 from rag.settings import ROOT
-from rag.types import Document, Section
+from rag.types import Chunk, Document, Section
 
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
 
@@ -25,6 +25,12 @@ def _seed(prefix: str) -> tuple[Document, tuple[Section, ...]]:
 
 def _all_text(prefix: str) -> str:
     return "\n".join(s.text for s in _seed(prefix)[1])
+
+
+def _row_chunks(text: str) -> list[Chunk]:
+    """The table rows `clean` finds in `text`, each as the table-row chunk the index would hold."""
+    rows = [s for s in clean(_doc(text)) if s.kind == "table_row"]
+    return [Chunk("c", "x.txt", "T", "", r.text, 0, len(r.text), kind="table_row") for r in rows]
 
 
 def _doc(text: str, name: str = "x.txt") -> Document:
@@ -213,7 +219,6 @@ def test_a_single_spaced_indicator_table_becomes_rows_with_a_change_column():
     """A plain-text table whose cells are one space apart, with a "同比增长(%)" column that names no period, is
     read row by row; the change column is the change of the period column before it, in percent."""
     from rag.table import row_sentence
-    from rag.types import Chunk
 
     text = (
         "一、总体情况\n\n前三季度，经济运行稳中有进。\n\n主要指标情况\n\n"
@@ -222,14 +227,14 @@ def test_a_single_spaced_indicator_table_becomes_rows_with_a_change_column():
         "其中：电子信息产业产值（亿元） 1032.4 792.6 8.3\n"
         "实际使用外资（亿美元） 3.06 2.53 11.5\n"
     )
-    rows = [s for s in clean(_doc(text)) if s.kind == "table_row"]
+    rows = _row_chunks(text)
     assert len(rows) == 3
-    chunk = Chunk("c", "x.txt", "T", "", rows[2].text, 0, len(rows[2].text), kind="table_row")
+    chunk = rows[2]
     assert row_sentence(chunk) == (
         "2025年实际使用外资3.06亿美元；2026年1—9月实际使用外资2.53亿美元；2026年1—9月实际使用外资同比增长11.5%"
     )
     # "其中：" indents a row under the one above; it is no part of the indicator's name.
-    sub = Chunk("c", "x.txt", "T", "", rows[1].text, 0, len(rows[1].text), kind="table_row")
+    sub = rows[1]
     assert row_sentence(sub).startswith("2025年电子信息产业产值1032.4亿元")
 
 
@@ -246,7 +251,6 @@ def test_a_table_with_a_unit_column_and_dashes_is_read_with_each_rows_unit():
     """ "指标 单位 2025年 …": the unit sits in a column of its own, and "—" marks a cell not reported; both
     are table rows, each value read in its row's unit."""
     from rag.table import row_sentence
-    from rag.types import Chunk
 
     text = (
         "一、总体情况\n\n今年以来，能耗稳中有降。\n\n主要指标\n\n"
@@ -255,9 +259,9 @@ def test_a_table_with_a_unit_column_and_dashes_is_read_with_each_rows_unit():
         "能耗降幅 % 4.2 4.6 —\n"
         "充电桩数量 个 3260 4120 —\n"
     )
-    rows = [s for s in clean(_doc(text)) if s.kind == "table_row"]
+    rows = _row_chunks(text)
     assert len(rows) == 3
-    sentences = [row_sentence(Chunk("c", "x.txt", "T", "", r.text, 0, len(r.text), kind="table_row")) for r in rows]
+    sentences = [row_sentence(r) for r in rows]
     assert sentences[0] == (
         "2025年全社会用电量68.4亿千瓦时；2026年1—10月全社会用电量61.3亿千瓦时；2026年1—10月全社会用电量同比增长7.4%"
     )
@@ -268,7 +272,6 @@ def test_a_numbered_table_reads_a_dash_cell_and_a_name_ending_in_latin_letters()
     """ "表1" rows ``<n>  <name>  <value>…``: a "—" cell (not reported) ends no table, and an indicator named
     "…的XYZ（家）" keeps its values apart from its last letters (XYZ4 would read as a code, not 4家)."""
     from rag.table import table_cells
-    from rag.types import Chunk
 
     text = (
         "第一条 总体目标。\n\n表1  主要指标\n\n序号  指标名称  2025年  2026年目标  2028年目标\n"
@@ -277,15 +280,9 @@ def test_a_numbered_table_reads_a_dash_cell_and_a_name_ending_in_latin_letters()
         "3  算力券发放额度（万元）  —  2000  5000\n"
         "4  带动就业人数（人）  480  1200  4000\n\n第二条 概念界定。本措施所称XYZ，是指小微经营主体。\n"
     )
-    rows = [s for s in clean(_doc(text)) if s.kind == "table_row"]
+    rows = _row_chunks(text)
     assert len(rows) == 4
-    cells = [
-        [
-            (f.raw, sorted(p))
-            for _, f, p, _ in table_cells(Chunk("c", "x.txt", "T", "", r.text, 0, len(r.text), kind="table_row"))
-        ]
-        for r in rows
-    ]
+    cells = [[(f.raw, sorted(p)) for _, f, p, _ in table_cells(r)] for r in rows]
     assert cells[1] == [("4家", ["2025"]), ("10家", ["2026"]), ("30家", ["2028"])]
     assert cells[2] == [("2000万元", ["2026"]), ("5000万元", ["2028"])]  # the dash is no value
     assert cells[3][0] == ("480人", ["2025"])
@@ -295,13 +292,12 @@ def test_a_table_under_a_caption_line_takes_the_caption_and_its_year():
     """ "表2  2026年1—10月…零售额" heads no numbered rows: it is the caption of the plain table below, whose
     "1—10月" column is of the caption's year."""
     from rag.table import table_cells
-    from rag.types import Chunk
 
     text = (
         "二、分类情况\n\n今年以来，各类商品零售平稳。\n\n表2  2026年1—10月限额以上单位主要商品类别零售额\n\n"
         "类别 单位 1—10月 同比增长(%)\n粮油、食品类 亿元 12.6 4.8\n石油及制品类 亿元 14.1 -1.8\n\n三、下阶段工作\n"
     )
-    rows = [s for s in clean(_doc(text)) if s.kind == "table_row"]
+    rows = _row_chunks(text)
     assert len(rows) == 2 and rows[1].text.startswith("表2 2026年1—10月限额以上单位主要商品类别零售额｜")
-    cells = table_cells(Chunk("c", "x.txt", "T", "", rows[1].text, 0, len(rows[1].text), kind="table_row"))
+    cells = table_cells(rows[1])
     assert [(f.raw, sorted(p)) for _, f, p, _ in cells] == [("14.1亿元", ["2026"]), ("1.8%", ["2026"])]

@@ -25,7 +25,7 @@ from rag.premise import check_premise
 from rag.quote import extractive_answer
 from rag.rewrite import rewrite
 from rag.settings import ROOT, Settings
-from rag.types import Chunk, Document, Hit, Message
+from rag.types import Chunk, Document, Fact, Hit, Message
 from rag.verify import verify
 
 
@@ -248,6 +248,12 @@ def test_a_premise_names_its_figure_by_the_noun_after_it_too():
     assert right is not None and right.agrees and right.source == "20万元"
 
 
+def _table_facts(text: str, name: str) -> dict[str, Fact]:
+    """The facts a document's table cells bind, by the figure as written."""
+    doc = Document(name, name, text, "x")
+    return {f.raw: f for c in chunk_document(doc, Settings()) for f in bind_chunk(c) if f.table}
+
+
 def test_a_table_of_areas_binds_each_row_to_its_own_area_for_the_reported_period():
     """ "地区 R&D经费（亿元） 投入强度（%）" names no period in any column: each column is a metric of the row's
     area, for the year the bulletin reports on. The province's "全省" row is the province's; a prefecture the
@@ -257,9 +263,7 @@ def test_a_table_of_areas_binds_each_row_to_its_own_area_for_the_reported_period
         "2025年，全省科技投入保持增长。\n\n表2 分地区情况\n\n"
         "地区 R&D经费（亿元） R&D经费投入强度（%）\n全省 4586.3 3.32\n东湖市 742.6 3.89\n苏州市 1228.7 4.41\n"
     )
-    doc = Document("bulletin.txt", "bulletin.txt", text, "x")
-    facts = [f for c in chunk_document(doc, Settings()) for f in bind_chunk(c) if f.table]
-    by_value = {f.raw: f for f in facts}
+    by_value = _table_facts(text, "bulletin.txt")
     assert by_value["3.32%"].scope == "province" and by_value["3.32%"].period == "2025"
     assert by_value["742.6亿元"].scope == "other" and by_value["742.6亿元"].metric.startswith("东湖市R&D经费")
     assert by_value["1228.7亿元"].scope == "prefecture"
@@ -275,9 +279,7 @@ def test_a_place_named_after_a_known_area_is_a_place_of_its_own():
         "2026年1—10月昆山市消费品市场运行情况\n\n昆山市统计局\n\n2026年11月20日\n\n今年以来，全市消费平稳。\n\n"
         "区镇 社会消费品零售总额（亿元） 同比增长（%）\n全市 1683.5 5.2\n昆山开发区 468.9 5.1\n昆山高新区 311.4 5.8\n"
     )
-    doc = Document("city.txt", "city.txt", text, "x")
-    facts = [f for c in chunk_document(doc, Settings()) for f in bind_chunk(c) if f.table]
-    by_value = {f.raw: f for f in facts}
+    by_value = _table_facts(text, "city.txt")
     assert by_value["468.9亿元"].scope == "other" and by_value["1683.5亿元"].scope == "city"
     assert by_value["311.4亿元"].scope == "zone"
     assert frame("昆山开发区社零是多少？").scopes == {"other"}

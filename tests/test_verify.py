@@ -498,7 +498,7 @@ def test_a_target_column_answers_only_a_question_about_targets():
     from rag.locate import table_cell
 
     t = "表1 主要指标｜指标名称：绿电交易电量（亿千瓦时）｜2025年：4.36｜2026年目标：5.5｜2028年目标：8"
-    row = Hit(Chunk("c", "p.txt", "T", "", t, 0, len(t), kind="table_row"), 1.0)
+    row = text_hit(t, kind="table_row")
     target = "表中“绿电交易电量（亿千瓦时）”的2028年目标为8亿千瓦时[1]。"
     assert table_cell("绿电交易电量2028年目标是多少？", [row]) == target
     assert table_cell("2026年绿电交易电量有多少？", [row]) == ""
@@ -526,7 +526,7 @@ def test_a_word_is_not_read_as_the_filler_inside_it():
     from rag.locate import table_cell
 
     t = "表1 主要指标｜指标名称：公共充电桩（个）｜2025年：3260｜2028年目标：6000"
-    row = Hit(Chunk("c", "p.txt", "T", "", t, 0, len(t), kind="table_row"), 1.0)
+    row = text_hit(t, kind="table_row")
     want = "表中“公共充电桩（个）”的2028年目标为6000个[1]。"
     assert table_cell("政策指标表里，公共充电桩2028年目标是多少个？", [row]) == want
 
@@ -568,7 +568,7 @@ def test_a_numbered_table_row_is_read_whatever_fillers_its_name_holds():
     from rag.locate import table_cell
 
     t = "表1 主要指标｜指标名称：限额以上商贸企业（家）｜2025年：486｜2026年目标：530｜2027年目标：580"
-    row = Hit(Chunk("c", "p.txt", "T", "", t, 0, len(t), kind="table_row"), 1.0)
+    row = text_hit(t, kind="table_row")
     want = "表中“限额以上商贸企业（家）”的2027年目标为580家[1]。"
     assert table_cell("措施的指标表里，2027年限额以上商贸企业的目标是多少家？", [row]) == want
 
