@@ -26,7 +26,6 @@ from rag.bind import is_target
 from rag.cite import bigrams, overlap, sentence_spans, strip_markers
 from rag.dating import governing_mentions, governing_periods, periods_in, precise_periods
 from rag.frame import DIFF as _DIFF
-from rag.frame import SUM as _SUM
 from rag.frame import Frame, as_frame, question_key
 from rag.grammar import claim_metric, metric_words, passage_context, passage_scopes, same_measure, scopes_in
 from rag.numbers import extract_figures
@@ -51,7 +50,7 @@ def derive(question: str | Frame, answer: str, sources: str = "") -> str:
     by_wording = share(question, answer) or gap(question, answer, sources)
     if by_wording:
         return by_wording
-    op = "+" if _SUM.search(question) else "−" if _DIFF.search(question) else ""
+    op = "+" if fr.operation == "sum" else "−" if _DIFF.search(question) else ""
     if not op:
         return ""
     plain = strip_markers(answer)

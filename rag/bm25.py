@@ -45,6 +45,22 @@ def _get_jieba():
     return _jieba
 
 
+def words(text: str) -> list[str]:
+    """The jieba words of `text`, in order, the profile's terms kept whole.
+
+    >>> words("护理型床位每张补贴多少")[:3]
+    ['护理', '型', '床位']
+    """
+    return _get_jieba().lcut(text)
+
+
+def commonness(text: str) -> int:
+    """How common the rarest jieba word of `text` is (its dictionary frequency; 0 for a word jieba does not
+    know): a name has a rare or unknown word ("协鑫光电" → 0), a plain phrase has none ("企业通过" → 34826)."""
+    jb = _get_jieba()
+    return min((jb.dt.FREQ.get(w, 0) for w in jb.lcut(text)), default=0)
+
+
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 

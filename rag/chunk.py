@@ -29,7 +29,7 @@ from rag.table import table_row
 from rag.types import Chunk, Document, Scope, Section
 
 # Bump when chunk boundaries or metadata change: the index manifest records it and rebuilds.
-CHUNKER_VERSION = "sent-pack/8"
+CHUNKER_VERSION = "sent-pack/9"
 
 _SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』）)]*|\n")
 _CLAUSE_END = re.compile(r"[，,、：:]")

@@ -21,7 +21,7 @@ from rag.cite import strip_markers
 from rag.compose import Sources, computed_answer
 from rag.facts import FactStore, one_value, period_key
 from rag.frame import ASKING, SUM, Frame, frame, without_periods
-from rag.grammar import metric_core, rate_kind, same_measure
+from rag.grammar import metric_core, same_measure
 from rag.lookup import fits_exactly, lookup
 from rag.numbers import extract_figures
 from rag.profile import active
@@ -38,9 +38,8 @@ def share_answer(
     period, from whichever documents state them, quoted (those `answer` does not state yet) with the division.
     Empty when the answer states a share already, or either figure is not stated once."""
     sides = share_sides(fr.text)
-    plain = strip_markers(answer)
-    if not sides or any(f.kind == "percent" and rate_kind(plain, f) == "share" for f in extract_figures(plain)):
-        return Composed()  # the answer states a share already (a growth rate next to the figure is no share)
+    if not sides:
+        return Composed()
     part, whole = frame(sides[0]), frame(sides[1])
     if len(part.scopes) != 1 or len(whole.scopes) != 1 or part.scopes == whole.scopes:
         return Composed()
@@ -56,9 +55,17 @@ def share_answer(
     a, b = found[0][0], found[1][0]
     if a.unit != b.unit or not 0 < a.value < b.value:
         return Composed()
-    expression = f"{a.raw} ÷ {b.raw} = {round(a.value / b.value * 100, 1):g}%"
+    value = round(a.value / b.value * 100, 1)
+    plain = strip_markers(answer)
+    # The answer states this share already; a share of other sides ("社区占全区的39.7%") or a growth rate
+    # beside a figure is not it.
+    if any(f.kind == "percent" and abs(f.value - value) < SHARE_SAID for f in extract_figures(plain)):
+        return Composed()
+    expression = f"{a.raw} ÷ {b.raw} = {value:g}%"
     return computed_answer(found, expression, passages, chunks, answer)
 
+
+SHARE_SAID = 0.15  # percentage points: a stated share rounded otherwise (18.39% for 18.4%) is the same share
 
 _BEFORE_GAP = re.compile(r"[离距]")  # "网络零售额离…目标还差多少": the metric is named before 离
 
@@ -109,8 +116,10 @@ def sum_answer(
     profile does not know by its table row), quoted with the sum. Empty unless each area has
     exactly one value."""
     two = _TWO_AREAS.search(fr.text)
-    if fr.operation != "sum" or not fr.parts or not two:
+    if fr.operation != "sum" or not fr.parts:
         return Composed()
+    if not two:
+        return _sum_of_periods(fr, passages, store, chunks, answer)
     metric = _words(ASKING.sub(" ", SUM.sub(" ", without_periods(fr.text[two.end() :]))))
     each = replace(fr, text=metric, metric=metric, scopes=frozenset(), operation="", asks="amount", unit="")
     stated = [
@@ -122,6 +131,31 @@ def sum_answer(
         if not one_value(mine):
             return Composed()
         operands.append(mine)
+    return _added(operands, passages, chunks, answer)
+
+
+def _sum_of_periods(
+    fr: Frame, passages: Sequence[Hit], store: FactStore, chunks: Mapping[str, Chunk], answer: str
+) -> Composed:
+    """ "去年全年加上今年1—10月…一共多少": one metric of one area in two periods of different years (a year and
+    a part of it overlap, and are never added), each looked up as its own question, quoted with the sum."""
+    years = {p[:4] for p in fr.parts}
+    if len(fr.parts) != 2 or len(years) != 2 or len(fr.scopes) > 1:
+        return Composed()
+    metric = _words(ASKING.sub(" ", SUM.sub(" ", without_periods(fr.text))))
+    operands: list[list[Fact]] = []
+    for period in sorted(fr.parts, key=period_key):
+        one = {"parts": frozenset({period}), "periods": frozenset({period[:4]})}
+        each = replace(fr, text=metric, metric=metric, operation="", asks="amount", unit="", **one)
+        found = [f for f in lookup(each, store.facts) if f.chunk_id in chunks]
+        if not found:
+            return Composed()
+        operands.append(found)
+    return _added(operands, passages, chunks, answer)
+
+
+def _added(operands: list[list[Fact]], passages: Sequence[Hit], chunks: Mapping[str, Chunk], answer: str) -> Composed:
+    """The two operands (each its facts, the first quoted) added, in one unit; empty for two units."""
     a, b = operands[0][0], operands[1][0]
     if a.unit != b.unit:
         return Composed()

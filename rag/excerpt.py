@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 
+from rag.answers import states_unit_for
 from rag.cite import bigrams, overlap, sentence_spans
 from rag.dating import periods_in
-from rag.frame import asked_unit, focus, question_key, states_unit_for
+from rag.frame import asked_unit, focus, question_key
 from rag.numbers import extract_figures
 from rag.query import defines_bonus, exact_bonus
 

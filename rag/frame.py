@@ -16,18 +16,14 @@ import functools
 import re
 from dataclasses import dataclass, replace
 
-from rag.cite import bigrams, overlap, strip_markers
+from rag.cite import bigrams
 from rag.dating import periods_in, precise_periods
 from rag.grammar import (
-    claim_metric,
     clause_bounds,
     core,
     head,
     is_yes_no,
     metric_core,
-    metric_words,
-    passage_context,
-    rate_kind,
     tail,
 )
 from rag.numbers import extract_figures
@@ -37,7 +33,11 @@ from rag.query import asks_latest, quoted_names, quoted_terms
 from rag.scope import untitled
 from rag.types import Figure
 
-SUM = re.compile(r"加起来|加在一起|一共|合计|总共|共计|总和")
+SUM = re.compile(r"加起来|加在一起|加上|一共|合计|总共|共计|总和|之和")
+# "一共有多少家" asks one stated total; it asks for a sum only beside the operands it adds up
+# ("两次增资…一共", "A和B一共"). The explicit words always ask for one.
+_SUM_EXPLICIT = re.compile(r"加起来|加在一起|加上|合计|总和|之和")
+_OPERANDS_NAMED = re.compile(r"[和与及、]|[两二三四五六七八九十][次项笔批轮年个家所]|各|分别")
 DIFF = re.compile(
     r"净?增加了?(?:多少|几)|净?增长了?(?:多少|几)|净增了?(?:多少|几)|多出?了?(?:多少|几)|少了?(?:多少|几)|"
     r"减少了?(?:多少|几)|相差|差了?(?:多少|几)|差距"
@@ -241,47 +241,23 @@ def asked_kind(question: str) -> str:
     return "time" if _NAMES_TIME.search(question) else "entity"
 
 
-def states_asked_part(fr: Frame, answer: str) -> bool:
-    """False when the question asks for part of a year (前三季度, 1—10月) and the answer dates its figures,
-    but never by that part: the full-year estimate and last year's total do not answer 前三季度.
-
-    >>> fr = frame("2026年前三季度GDP是多少？")
-    >>> states_asked_part(fr, "2025年GDP 1201.3亿元，预计2026年全年1272亿元[1]。")
-    False
-    >>> states_asked_part(fr, "2026年1—9月，GDP 930亿元[1]。"), states_asked_part(fr, "GDP 930亿元[1]。")
-    (True, True)
-    """
-    asked = {p for p in fr.parts if len(p) > 4 and p[:4].isdigit()}
-    if not asked:
-        return True
-    stated = precise_periods(strip_markers(answer))
-    return not stated or bool(stated & asked)
-
-
-def states_asked_kind(asks: str, sentence: str) -> bool:
-    """Whether `sentence` states the kind of answer asked for: an amount (a non-year figure, no calendar date)
-    or a time (a year or a date). A sentence that states neither does not answer, however many words it shares.
-
-    >>> states_asked_kind("amount", "地区生产总值、各产业增加值按现价计算。"), states_asked_kind("time", "2019年落户")
-    (False, True)
-    """
-    figs = extract_figures(strip_markers(sentence))
-    if asks == "amount":
-        return any(f.kind != "year" and f.unit not in ("月", "日") for f in figs)
-    if asks == "day":
-        return any(f.unit == "日" for f in figs) or bool(re.search(r"\d{1,2}月\d{1,2}[日号]", sentence))
-    if asks == "time":
-        return any(f.kind == "year" or f.unit in ("月", "日") for f in figs)
-    return True
-
-
 def operation(question: str) -> str:
     """What arithmetic or shape of answer the question asks for: "sum", "diff", "trend" or ""."""
-    if SUM.search(question):
+    if _SUM_EXPLICIT.search(question) or (SUM.search(question) and _sums_operands(question)):
         return "sum"
     if DIFF.search(question):
         return "diff"
     return "trend" if _TREND.search(question) else ""
+
+
+def _sums_operands(question: str) -> bool:
+    """Whether "一共/总共" adds things the question names: two of them, or two years.
+
+    >>> _sums_operands("两次增资一共多少？"), _sums_operands("去年年底一共有多少家医疗卫生机构？")
+    (True, False)
+    """
+    years = {m.group() for m in re.finditer(r"(?:19|20)\d{2}", question)}
+    return bool(_OPERANDS_NAMED.search(question)) or len(years) > 1
 
 
 # "昆山全市（不是高新区）": an area the question sets aside is not one it asks about.
@@ -318,100 +294,15 @@ def framed_counts(question: str) -> set[tuple[float, str]]:
 
 
 _ASKED_UNIT = re.compile(
-    r"多少(?:个)?(GW|MW|万台|台|万人|人|家|个|项|件|亿美元|万美元|亿元|万元|万平方米|平方米|平方公里|平方千米|钱|"
+    r"多少(?:个)?(GW|MW|万台|台|万人次|人次|万人|人|家|个|项|件|亿美元|万美元|亿元|万元|万平方米|平方米|平方公里|平方千米|钱|"
     r"亩|公顷|万吨|吨|套|辆|架|万千瓦|千瓦|兆瓦|公里|千米|立方米)"
 )
-# What a unit asked for may be written as: "多少钱" is answered in 元 or 美元, 平方公里 also as 平方千米,
-# people ("多少人") also counted as 名 or 位.
-_UNIT_FORMS = {"钱": "元", "平方公里": "平方公里|平方千米", "平方千米": "平方公里|平方千米", "人": "人|名|位"}
-ASKED_METRIC_MIN = 0.3  # dev+probe answers: right ones ≥ 0.71, a 亿元 figure of another metric 0.11
-
-
-def states_asked_unit(question: str, answer: str) -> bool:
-    """False only when the question asks "多少<unit>" and the answer states no figure in that unit for the
-    asked metric (the figure's clause and the question share ≥ ASKED_METRIC_MIN of either's words).
-
-    >>> states_asked_unit("年产能具体是多少GW？", "GW级叠层组件生产基地竣工投产[1]。")
-    False
-    >>> states_asked_unit("获评瑞羚企业多少家？", "72家[1]")
-    True
-    >>> states_asked_unit("一般公共预算收入是多少亿元？", "10亿元以上签约项目6个[1]。")
-    False
-    """
-    return states_unit_for(asked_unit(question), question_key(question), answer)
-
-
-def states_unit_for(unit: str, key: set[str], answer: str) -> bool:
-    """`states_asked_unit` with the question's unit and key already read (callers scoring many sentences)."""
-    if not unit:
-        return True
-    return _states_for(unit, key, answer)
-
-
-def states_asked_metric(fr: Frame, answer: str) -> bool:
-    """False when a "多少" question names a metric and no figure of the answer is stated for it: the zone's
-    GDP, however true, does not answer "一般公共预算收入有多少？".
-
-    >>> states_asked_metric(frame("上半年一般公共预算收入有多少？"), "上半年，实现地区生产总值587.3亿元[1]。")
-    False
-    >>> states_asked_metric(frame("上半年一般公共预算收入有多少？"), "上半年，一般公共预算收入41.3亿元[1]。")
-    True
-    >>> states_asked_metric(frame("2025年地区生产总值是多少？"), "研发投入占地区生产总值比重3.7%[1]。")
-    False
-    >>> states_asked_metric(frame("规上工业增加值是多少？"), "规模以上工业总产值1850亿元[1]。")
-    False
-    >>> states_asked_metric(frame("夜市街区营业额是多少？"), "9月26日，夜市街区开街[1]。")
-    False
-    """
-    if fr.asks != "amount" or fr.unit or not fr.key:
-        return True
-    # A share answers only a question about a share: "占地区生产总值比重3.7%" is no GDP.
-    rates = bool(_ASKS_SHARE.search(fr.text))
-    last = fr.metric.split()[-1] if fr.metric.split() else ""
-    head = last[-2:] if len(last) > 2 else ""
-    return _states_for("", set(fr.key), answer, percent=rates, head=head, whole=fr.whole)
-
-
-# Words that ask for a share: a percentage stated as a share of something ("占…比重") answers only these.
-_ASKS_SHARE = re.compile(r"比重|占比|比例|占|份额|率|百分之几|几成")
-
-
-def _states_for(unit: str, key: set[str], answer: str, percent: bool = True, head: str = "", whole: str = "") -> bool:
-    """Whether a figure of `answer` in `unit` is stated for the metric `key` (a share only when `percent`: the
-    question asks for one). `head`: the last two characters
-    of the asked metric's name, its measure word (增加值's 加值): a figure whose metric ends in another
-    measure word of the same kind (总产值's 产值) is of another metric, however many words they share."""
-    plain = strip_markers(answer)
-    for f in extract_figures(plain):
-        if f.kind == "year" or (unit and not _states_unit(unit, f.raw)):
-            continue
-        if f.unit in ("月", "日", "号") and not f.raw.endswith("个月"):
-            continue  # "9月26日，…街区开街": a date says when, it is no amount of anything
-        if f.kind == "percent" and not percent and rate_kind(plain, f) == "share":
-            continue
-        if unit == "钱":
-            return True  # "多少钱" names no metric: any amount of money answers it
-        ctx = passage_context(plain, f) | claim_metric(plain, f)
-        if head and head not in ctx and any(len(g) == 2 and g[1] == head[1] for g in ctx):
-            continue
-        if whole and whole in metric_words(plain, f).replace(" ", ""):
-            continue  # the total's figure, when a part of it is asked
-        if not ctx or max(overlap(key, ctx), overlap(ctx, key)) >= ASKED_METRIC_MIN:
-            return True
-    return False
 
 
 def asked_unit(question: str) -> str:
     """The unit of a "多少<unit>" question ('' when it asks for none)."""
     m = _ASKED_UNIT.search(question)
     return m.group(1) if m else ""
-
-
-def _states_unit(unit: str, text: str) -> bool:
-    if not unit:
-        return True
-    form = _UNIT_FORMS.get(unit) or re.escape(unit.lstrip("万亿"))
-    return bool(re.search(r"\d[\d.,]*\s*[万亿]?(?:" + form + ")", strip_markers(text)))
 
 
 # How people ask, not what they ask about: question words with their measure word ("多少个", "几家"),

@@ -42,9 +42,10 @@ _SENTENCE = "。！？!?\n"
 
 _FILLER_WORDS = (
     "实现了 实现 完成了 完成 达到了 达到 分别为 分别是 分别 约为 约 共有 共计 共 累计 总计 其中 已经 已 将 "
+    "一共 总共 加起来 加在一起 加上 "
     "为 是 有 达 到 至 了 的 在 中 位居 位列 居于 居 排名 排在 排 超过 突破 近 "
     "逾 全年 当年 年度 年底 年末 末 截至 截止 以来 期间 同期 左右 以上 大约 大概 多少 几 吗 呢 "
-    "吧 对吗 是否 请问 目前 现在 其 该 这 和 与 及 整个 一整年 整年"
+    "吧 对吗 是否 是不是 有没有 请问 核实 目前 现在 其 该 这 和 与 及 整个 一整年 整年"
 ).split()
 # Words that say "how it changed", not "what": a clause made only of these borrows the metric before it.
 _GROWTH_WORDS = (
@@ -64,6 +65,7 @@ _FILLERS = re.compile(_alternation(_FILLER_WORDS).pattern.replace("|有|", "|有
 _GROWTH = re.compile(_alternation(_GROWTH_WORDS).pattern.replace("增加", "增加(?!值)"))
 # "…了么" asks yes or no; "…是什么" / "怎么" end in 么 and ask what or how.
 _YES_NO = re.compile(r"(吗|吧|(?<![什怎这那多])么|对不对|是不是|是否|没有?|是这样|对吧)[？?。！!\s]*$")
+_ASKS_WHETHER = re.compile(r"是不是|是否")
 _HEARSAY = re.compile(r"^(?:我?听说|据说|有人说|网上说|传言|听人说)")
 _RISING = re.compile(r"[了啦][？?]\s*$")
 _WH = re.compile(r"多少|几|什么|啥|哪|谁|怎么|如何|怎样|为什么|为何|何时|多大|多高|多长|多久")
@@ -99,8 +101,12 @@ def metric_core(text: str) -> str:
     return " ".join(_GROWTH.sub(" ", core(text)).split())
 
 
+# "…给予补助，最高300万元": a cap names no metric of its own; its clause borrows the one before, as a change does.
+_CAP = re.compile(r"最高|最多|不超过|上限为?|封顶")
+
+
 def _is_weak(core: str) -> bool:
-    return not _GROWTH.sub(" ", core).strip()
+    return not _GROWTH.sub(" ", _CAP.sub(" ", core)).strip()
 
 
 # "按可比价格计算", "按现价计算": how a figure was computed, no metric; a clause borrowing its metric skips it.
@@ -216,7 +222,19 @@ def passage_context(text: str, fig: Figure) -> set[str]:
     if _is_weak(prefix) and _is_weak(core(_THRESHOLD.sub("", suffix))) and lo > 0:
         plo, phi = _previous_clause(text, lo)
         ctx = core(text[plo:phi]) + " " + ctx
-    return bigrams(ctx)
+    return bigrams(ctx + " " + core(_topic(text, lo)))
+
+
+# "对新建或改扩建冷库，按投资额的15%给予补助，最高300万元": a policy sentence opens with what every figure in it
+# is granted for.
+_TOPIC = re.compile(r"对([^，,。；;：:]{2,40})[，,]")
+
+
+def _topic(text: str, lo: int) -> str:
+    """The "对…，" clause that opens the sentence a clause starting at `lo` belongs to; '' when none does."""
+    start = max((text.rfind(ch, 0, lo) for ch in _SENTENCE), default=-1) + 1
+    m = _TOPIC.match(text, start + len(text[start:lo]) - len(text[start:lo].lstrip()))
+    return m.group(1) if m and m.end() <= lo else ""
 
 
 _GLOSS = re.compile(r"[（(][^（()）]*[\u4e00-\u9fff]{2}[^（()）]*[）)]")
@@ -303,12 +321,14 @@ def is_yes_no(question: str) -> bool:
 
     >>> is_yes_no("听说X区GDP破700亿了？"), is_yes_no("去年GDP是多少了？"), is_yes_no("甲公司是2021年落户的吧")
     (True, False, True)
-    >>> is_yes_no("小米MIX4的处理器是什么")
-    False
+    >>> is_yes_no("小米MIX4的处理器是什么"), is_yes_no("甲医院是不是开放了500张床位？")
+    (False, True)
     """
     q = question.strip()
     if _YES_NO.search(q) or "核实" in q or "确认" in q:
         return True
+    if _ASKS_WHETHER.search(q) and not _WH.search(q):
+        return True  # "南湖医院是不是开放了500张床位？": the question word stands before what it asserts
     return bool((_HEARSAY.match(q) or _RISING.search(q)) and not _WH.search(q))
 
 

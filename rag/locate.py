@@ -20,11 +20,11 @@ from string import Template
 
 from rag.cite import bigrams, overlap, sentence_spans
 from rag.dating import governing_periods, periods_in, precise_periods
-from rag.frame import part_of, question_key
-from rag.grammar import core, passage_context
+from rag.frame import part_of, question_key, without_periods
+from rag.grammar import core, metric_core, passage_context
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import load_prompts
-from rag.table import indicator_label, names_target, table_cells, table_row
+from rag.table import indicator_label, names_target, other_sort, table_cells, table_row
 from rag.types import Figure, Hit
 
 _ASKS_WHEN = re.compile(r"哪一?年|哪个年份|什么时候|何时|哪个时期|哪一?年度")
@@ -103,6 +103,7 @@ def table_cell(question: str, passages: Sequence[Hit]) -> str:
     whole = part_of(question)
     key = question_key(question)
     asked = precise_periods(question)
+    asked_words = metric_core(without_periods(question)).split()
     best: tuple[float, str] | None = None
     for n, hit in enumerate(passages, start=1):
         if hit.chunk.kind != "table_row":
@@ -115,6 +116,8 @@ def table_cell(question: str, passages: Sequence[Hit]) -> str:
             continue  # "…占全市的比重多少？" is no cell of the indicator whose share is asked
         if whole and overlap(named, bigrams(whole)) >= TABLE_MIN_OVERLAP:
             continue  # "X，其中Y是多少？": X's own row states the total, not the part asked
+        if any(other_sort(w, indicator_label(name)) for w in asked_words if len(w) > 2):
+            continue  # "铁路货运量" is asked, the row is "公路货运量": another sort of the same thing
         label, cells = indicator_label(name), table_cells(hit.chunk)
         for column in dict.fromkeys(c for _, _, _, c in cells):
             if not periods_in(column) & years:

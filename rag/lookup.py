@@ -34,6 +34,7 @@ from rag.facts import one_value, period_key
 from rag.frame import Frame
 from rag.grammar import core, metric_core
 from rag.profile import active
+from rag.table import other_sort
 from rag.trust import UPLOADED
 from rag.types import Fact
 
@@ -42,6 +43,7 @@ _OPERANDS = re.compile(r"[和与及、]|加起来|加在一起")
 _RATE = re.compile(r"增速|增幅|增长率|增长百分之|同比增长多少|增长了?百分之几")
 METRIC_COVER = 0.6  # share of the question's metric bigrams the fact's clause must hold
 HEAD_COVER = 0.5  # share of the last metric word's bigrams it must hold
+SUBJECT_COVER = 0.75  # of a fact of no known area: share of each subject word's bigrams its sentence holds
 EXACT_BONUS = 0.01  # a tie-break only: how much of the fact's own metric words the question holds
 
 
@@ -55,7 +57,9 @@ def lookup(fr: Frame, facts: Sequence[Fact]) -> list[Fact]:
     found = [
         (score, f)
         for f in facts
-        if f.scope == scope and (not fr.parts or f.period in fr.parts) and (score := fits_exactly(fr, f))
+        if (f.scope == scope or (not fr.scopes and f.scope == "unknown" and _names_subject(fr, f)))
+        and (not fr.parts or f.period in fr.parts)
+        and (score := fits_exactly(fr, f))
     ]
     if not found:
         return []
@@ -73,12 +77,29 @@ def lookup(fr: Frame, facts: Sequence[Fact]) -> list[Fact]:
     return picked
 
 
+def _names_subject(fr: Frame, f: Fact) -> bool:
+    """A fact of no known area answers a question that names none only when its sentence names what the
+    question's words before the head name ("甲公司…营收" is no answer for "乙公司…营收").
+
+    >>> from rag.types import Fact
+    >>> from rag.frame import frame
+    >>> f = Fact("1", "a", "c", "总营业收入", "", "2022", "unknown", 965e8, "元", "965亿元", "", "actual", "number",
+    ...          "", "2022年，甲公司实现总营收965亿元。", 0, 0)
+    >>> _names_subject(frame("甲公司2022年营收多少？"), f), _names_subject(frame("乙公司2022年营收多少？"), f)
+    (True, False)
+    """
+    words = [w for w in fr.metric.split() if len(w) > 1][:-1]
+    return all(overlap(bigrams(w), bigrams(f.sentence)) >= SUBJECT_COVER for w in words)
+
+
 def fits(fr: Frame, f: Fact) -> float:
     """How well achieved fact `f` states the metric `fr` asks for, in the asked kind of figure (0 when it does
     not: another head word, a goal, a percentage for an amount). Area and period are the caller's."""
     words = [w for w in fr.metric.split() if len(w) > 1]
     if not words or f.kind != "actual" or f.computed or not f.period:
         return 0.0
+    if any(other_sort(w, f.metric) for w in words if len(w) > 2):
+        return 0.0  # "铁路货运量" asked, "公路货运量" stated: the same head, another sort
     clause = _clause(f)
     if not _kind_fits(f, clause, bool(_SHARE.search(fr.text)), bool(_RATE.search(fr.text)), fr.unit):
         return 0.0

@@ -31,7 +31,7 @@ _PLAN_CN = "一二三四五六"
 _MONTH = r"(?:1[0-2]|[1-9]|十[一二]|[一二三四五六七八九十两])"
 _PART = (
     rf"(前[一二三]季度|[一二三四]季度|第[一二三四]季度|上半年|下半年|(?:1|一)\s*月?\s*(?:[-—–~]|至|到)\s*{_MONTH}\s*月份?"
-    rf"|前\s*{_MONTH}\s*个月)"
+    rf"|前\s*{_MONTH}\s*个月|[Qq][1-4](?![\dA-Za-z])|{_MONTH}\s*月(?:末|底))"
 )
 _YEAR4 = re.compile(rf"(?<![\d.])((?:19|20)\d{{2}})(?!\d)(?:\s*年(?!代)(?:\s*度)?(?:\s*{_PART})?)?")
 _YEAR_RANGE = re.compile(r"(?<![\d.])((?:19|20)\d{2})\s*[-—–~至到]\s*((?:19|20)\d{2})(?!\d)")
@@ -76,10 +76,15 @@ def bare_part(text: str) -> re.Match[str] | None:
 def part_label(part: str) -> str:
     """The label of a part of a year: months from January are named as the quarter or half they make up.
 
-    >>> [part_label(p) for p in ("上半年", "1到9月份", "1-10月", "一至六月", "1—12月", "前10个月", "前两个月")]
-    ['上半年', '前三季度', '1-10月', '上半年', '', '1-10月', '1-2月']
+    >>> [part_label(p) for p in ("上半年", "1到9月份", "1-10月", "一至六月", "1—12月", "前10个月", "前两个月", "Q4")]
+    ['上半年', '前三季度', '1-10月', '上半年', '', '1-10月', '1-2月', '四季度']
+    >>> [part_label(p) for p in ("9月末", "10月底", "12月末")]
+    ['前三季度', '1-10月', '']
     """
-    m = re.search(rf"({_MONTH})\s*个?月份?$", part)
+    if re.fullmatch(r"[Qq][1-4]", part):  # "2022年Q4": the fourth quarter, as financial reports write it
+        return "一二三四"[int(part[1]) - 1] + "季度"
+    # "10月末": a stock at the month's end is what the report for the months up to it states.
+    m = re.search(rf"({_MONTH})\s*个?月(?:份|末|底)?$", part)
     if not m or part.endswith(("季度", "半年")):
         return part
     n = int(m.group(1)) if m.group(1).isdigit() else _CN_MONTH[m.group(1)]

@@ -27,7 +27,7 @@ from rag.cite import finished, loop_end, resolve_citations, strip_markers
 from rag.combine import compare_answer, gap_answer, share_answer, sum_answer
 from rag.compose import change_answer, lookup_answer, missing_parts, nearest_answer, trend_answer
 from rag.facts import FactStore
-from rag.frame import asked_metric, frame
+from rag.frame import Frame, asked_metric, frame
 from rag.grammar import is_yes_no, scopes_in
 from rag.index import IndexUnusable
 from rag.judge import judges, stated
@@ -36,14 +36,14 @@ from rag.lookup import lookup
 from rag.notes import append_note, refusal_with_nearest, with_conflicts
 from rag.premise import check_premise, premise_by_check
 from rag.profile import active
-from rag.prompt import REFUSAL, build_messages, load_prompts
+from rag.prompt import REFUSAL, build_messages, load_prompts, reread_messages
 from rag.query import asks_latest, normalize, resolve_relative
 from rag.quote import extractive_answer
 from rag.retrieve import Retriever
 from rag.rewrite import rewrite
 from rag.settings import Settings
-from rag.types import Answer, Chunk, Composed, Fact, Hit, Message, StreamEvent, Timings
-from rag.verify import verify
+from rag.types import Answer, Chunk, Composed, Fact, Hit, Message, StreamEvent, Timings, Verification
+from rag.verify import is_refusal, verify
 
 
 class QuestionError(ValueError):
@@ -207,7 +207,8 @@ class Pipeline:
                         shown = partial.text
                         shown_at = shown_at or time.perf_counter()
                         yield StreamEvent(kind="verified", text=shown)
-        ver = verify("".join(pieces), passages, fr)
+        drafted = "".join(pieces)
+        ver = verify(drafted, passages, fr)
         # What the passages imply but never state (an earlier value, years between two events) is computed
         # by code, operands shown: it replaces a refusal and completes an answer that lists only the parts.
         inferred = infer(fr, passages)
@@ -232,6 +233,10 @@ class Pipeline:
             found = lookup_answer(fr, passages, *facts) if (facts := stored()) else Composed()
             inferred = found.text
             passages, hits = (*passages, *found.extra), (*hits, *found.extra)
+        if ver.refused and not inferred and self.settings.reread_refusals and is_refusal(drafted):
+            # The model declined with the answer in front of it (a 1.5B model often does): the sentence it
+            # copies when asked once more is verified like any answer; its refusal stands otherwise.
+            ver = self._reread(messages, ver, passages, fr)
         if ver.refused and not inferred:
             # "两次增资加起来一共多少？" refused or miscomputed by the model: the operands quoted, code adds them.
             quote = extractive_answer(fr, passages, max_sentences=2)
@@ -279,6 +284,15 @@ class Pipeline:
                     ver, text=ver.text + computed, citations=tuple(resolve_citations(ver.text + computed, passages))
                 )
         yield done(ver.text, ver.refused, ver, first)
+
+    def _reread(
+        self, messages: list[Message], declined: Verification, passages: Sequence[Hit], fr: Frame
+    ) -> Verification:
+        """The model's second reading after it declined: its copied sentence, verified, else `declined`."""
+        with self._gen_lock:
+            copied = "".join(self.generator.stream(reread_messages(messages, REFUSAL)))
+        ver = verify(copied, passages, fr)
+        return declined if ver.refused or ver.fallback else ver
 
     def _facts(self) -> tuple[FactStore, dict[str, Chunk]] | None:
         """The fact store and the chunks by id; None while the index cannot be read, or for a retriever that

@@ -59,6 +59,7 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
         metric = _asserted_metric(q, fig) if fig.kind != "year" else year_context(q, fig)
         if not metric:
             continue
+        noun = _noun_after(q, fig) if fig.kind != "year" else set()
         periods = q_periods - ({str(int(fig.value))} if fig.kind == "year" else set())
         asked_rate = rate_kind(q, fig) if fig.kind == "percent" else ""
         best: tuple[float, bool, int, Figure, Chunk] | None = None
@@ -78,6 +79,10 @@ def check_premise(question: str, passages: Sequence[Hit]) -> PremiseCheck | None
                 if fig.kind == "percent" and {asked_rate, rate_kind(chunk.text, g)} == {"share", "change"}:
                     continue  # a growth rate asserted is not held against a share of the same metric
                 ctx = year_context(chunk.text, g) if fig.kind == "year" else passage_context(chunk.text, g)
+                if noun and noun <= ctx:
+                    # "开诊，开放床位300张": the clause names the thing counted; its subject (南湖医院一期) is
+                    # named earlier in the same sentence.
+                    ctx = ctx | bigrams(sentence_at(chunk.text, g.start))
                 score = overlap(metric, ctx)
                 if score < METRIC_MIN_OVERLAP:
                     continue
@@ -160,9 +165,14 @@ def _event(question: str, fig: Figure) -> set[str]:
 def _asserted_metric(question: str, fig: Figure) -> set[str]:
     """Bigrams of what a question asserts a figure for: the words before it and the noun right after it
     ("每年能拿20万生活补贴": 生活补贴 names the 20万 as much as 每年能拿 does)."""
+    return claim_metric(question, fig) | _noun_after(question, fig)
+
+
+def _noun_after(question: str, fig: Figure) -> set[str]:
+    """Bigrams of the noun right after an asserted figure ("开放了500张床位": 床位); empty when none."""
     _, hi = clause_bounds(question, fig.start, fig.end)
     after = re.split(r"[、｜\d]", question[fig.end : hi], maxsplit=1)[0]
-    return claim_metric(question, fig) | bigrams(head(metric_core(after)))
+    return bigrams(head(metric_core(after)))
 
 
 def _table_candidate(

@@ -116,6 +116,12 @@ def build_messages(
     return [Message(role="system", content=system), Message(role="user", content=user)]
 
 
+def reread_messages(messages: Sequence[Message], declined: str) -> list[Message]:
+    """`messages` with the model's refusal and the request to look once more for a sentence that answers."""
+    ask = Template(load_prompts()["reread"]).substitute(refusal=REFUSAL)
+    return [*messages, Message(role="assistant", content=declined), Message(role="user", content=ask)]
+
+
 def _template_regex(template: str, groups: dict[str, str]) -> re.Pattern[str]:
     """A regex matching what `template` renders to, with named groups for the given variables."""
     parts = re.split(r"(\$\{?\w+\}?)", template)

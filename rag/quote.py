@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.answers import states_asked_kind, states_asked_metric, states_asked_part, states_other_sort, states_unit_for
 from rag.cite import bigrams, overlap, sentence_spans, strip_markers, unquoted, with_cites
 from rag.dating import governing_periods, part_fits, periods_in
 from rag.entity import names, subject
-from rag.frame import Frame, as_frame, states_asked_kind, states_asked_metric, states_asked_part, states_unit_for
+from rag.frame import Frame, as_frame
 from rag.grammar import _SENTENCE, passage_context, passage_scopes
 from rag.numbers import extract_figures, same_figure
 from rag.query import defines_bonus, exact_bonus
@@ -89,6 +90,8 @@ def extractive_answer(
                 continue  # "多少" answered by a sentence with no amount answers nothing
             if strict and not (states_asked_part(fr, said) and states_asked_metric(fr, said)):
                 continue  # the whole year's figure for 前三季度, a share for an amount: the bar answers meet
+            if strict and states_other_sort(fr, said):
+                continue  # 公路货运量 for 铁路货运量: another sort of the thing asked
             # The threshold counts word overlap and a definition of the quoted term; exact matches
             # (figures, long shared runs) only rank, so they never turn a refusal into a quote.
             # "该项目总投资42亿元": a sentence that refers back is about what the sentence before it names.

@@ -14,6 +14,8 @@
 >>> h = [Message("user", "2026年1—10月住宿和餐饮业营业额是多少？")]
 >>> rewrite("那2025年全年呢？", h), rewrite("其中餐饮业呢？", h)
 ('2025年全年住宿和餐饮业营业额是多少？', '2026年1—10月住宿和餐饮业营业额，其中餐饮业是多少？')
+>>> rewrite("那全年目标是多少呀？", h)
+'2026年全年目标住宿和餐饮业营业额是多少？'
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.bm25 import words
 from rag.frame import ASKING
 from rag.grammar import metric_core
 from rag.profile import active
@@ -44,6 +47,8 @@ _ASK_TAIL = re.compile(
     r"(?:(?:是|有|为|达到?|做了)?(?:多少|几)[个家项件名位人次所台种批条座亿万元美]*|是什么|是哪些?|是谁|有哪些|怎么样|如何)?"
     r"[呢吗么]?[？?。！!\s]*$"
 )
+# "那全年目标是多少呀？", "2026年的目标呢？": a target asked of the previous question's subject.
+_TARGET = re.compile(r"^(?P<year>(?:19|20)\d{2}年)?(?:全年)?的?(?:目标|计划)值?(?:是|为)?(?:多少|几)?[呀啊]?$")
 # How a follow-up compares without naming what ("比去年同期增长多少？", "那比2024年底多了几家？").
 _COMPARING = re.compile(r"多出?|少|高|低|快|慢|同期|今年|去年|前年|上年|明年|本年|当年|年底|年末|全年")
 
@@ -74,6 +79,34 @@ def _area_only(body: str) -> str:
     return "" if rest else body[a:b]
 
 
+def _sibling(body: str, prev: str) -> str:
+    """`prev` with its "modifier + head" words replaced by `body`, when `body` is another modifier of a head
+    word `prev` has ("其他床位" for "护理型床位"); '' otherwise.
+
+    >>> _sibling("其他床位", "新建养老机构，护理型床位每张补贴多少？")
+    '新建养老机构，其他床位每张补贴多少？'
+    >>> _sibling("乐美包装", "新建养老机构，护理型床位每张补贴多少？")
+    ''
+    """
+    for n in range(min(len(body) - 1, 6), 1, -1):  # the longest word ending both: the head they share
+        head = body[-n:]
+        j = prev.find(head)
+        if j < 0:
+            continue
+        mod = ""
+        for tok in reversed(words(prev[:j])):  # the words right before it, up to 4 characters
+            if len(mod + tok) > 4 or not re.fullmatch(r"[\u4e00-\u9fff]+", tok) or tok == "的":
+                break
+            if active().scope_mentions(tok):
+                break
+            mod = tok + mod
+        own = body[:-n]
+        if mod and own and own != mod and len(own) <= 4:
+            return prev[: j - len(mod)] + body + prev[j + n :]
+        return ""
+    return ""
+
+
 def rewrite(question: str, history: Sequence[Message]) -> str:
     """A standalone version of `question` given earlier turns (unchanged when it already stands alone)."""
     prev = next((m.content.strip() for m in reversed(history) if m.role == "user" and m.content.strip()), "")
@@ -91,6 +124,13 @@ def rewrite(question: str, history: Sequence[Message]) -> str:
         if plan_name and prof.plan_rx.search(prev):
             return prof.plan_rx.sub(plan_name, prev, count=1)
         return body + prev
+    target = _TARGET.match(body)
+    if target:  # "那全年目标呢？": the same thing's target for the year (the whole year, not the part asked)
+        # The previous question whole, its period the year's and marked as a target ("2026年全年目标…多少标箱？"):
+        # it is matched as that question was, against the target's column or sentence.
+        year = _YEAR.search(prev)
+        period = (target.group("year") or (year.group()[:5] if year else "")) + "全年目标"
+        return _YEAR.sub(period, prev, count=1) if year else period + prev
     area = _area_only(body)
     if area:  # "那全市呢？", "那全市同期呢？" → the same question (same period) for the other area
         named = prof.scope_mentions(prev)
@@ -103,7 +143,9 @@ def rewrite(question: str, history: Sequence[Message]) -> str:
     if body.startswith("其中"):  # "其中餐饮业呢？": a part of what the previous question asked about
         return f"{_ASK_TAIL.sub('', prev)}，{body}是多少？"
     if not _PRONOUN.match(body):
-        return question  # a new subject ("那乐美包装呢？"): guessing what is asked would mislead retrieval
+        # "那其他床位呢？" after "…护理型床位每张补贴多少？": another sort of the same thing, asked the same way.
+        # Otherwise a new subject ("那乐美包装呢？"): guessing what is asked would mislead retrieval.
+        return _sibling(body, prev) or question
     pronoun = _PRONOUN.match(body)
     attr = body[pronoun.end() :]  # "它的增速" → "增速": an attribute of the previous subject
     subject = _ASK_TAIL.sub("", prev)

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     )
     max_tokens: int = Field(320, ge=16, description="Most tokens an answer may generate.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 = greedy, reproducible.")
+    reread_refusals: bool = Field(
+        True,
+        description="When the model declines, ask it once more (same conversation) for the sentence that answers; "
+        "what it copies is verified like any answer (rag.pipeline). Costs one short generation per refusal.",
+    )
     judge_min_yes: float = Field(
         0.90,
         ge=0.0,

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.bm25 import commonness
 from rag.cite import bigrams, overlap, strip_markers, unquoted
 from rag.frame import ASKING, question_key
 from rag.grammar import core, expand
@@ -48,6 +49,9 @@ _SENTENCE_END = "。！？!?；;\n"
 SUBJECT_MIN = 0.3  # share of the question's key bigrams a passage sentence holds when it is about the subject
 MAX_UNSTATED = 2  # a run of new characters this long that no cited passage states is an invented name
 MIN_NAME = 2
+# A subject run whose rarest word is at least this common in jieba's dictionary is a plain phrase, not a name
+# ("企业" 34826, "时代" 10799; names: "男足" 21, "协鑫" 0, "网易" 159, "主教练" 669).
+COMMON_WORDS = 5000
 
 
 def _new_mask(question: str, plain: str, dates: bool = False) -> list[bool]:
@@ -208,4 +212,31 @@ def absent_terms(question: str, passages: Sequence[Hit]) -> list[str]:
     # ("照材料推算", "占多大比重"), and the model rarely repeats those verbatim anyway.
     runs = re.findall(r"[\u4e00-\u9fffA-Za-z]{2,}", core(ASKING.sub(" ", question)))[:1]
     # Most of a run's bigrams missing, not the run itself: "中科可控发布" is not in "中科可控…有限公司发布".
-    return [r for r in runs if overlap(bigrams(r), grams) < 0.5 and overlap(bigrams(expand(r)), grams) < 0.5]
+    return [
+        r
+        for r in runs
+        if overlap(bigrams(r), grams) < 0.5
+        and overlap(bigrams(expand(r)), grams) < 0.5
+        and not _abbreviates(r, text)
+        and commonness(r) < COMMON_WORDS  # "企业通过中欧班列…": common words in subject position name no one
+    ]
+
+
+def _abbreviates(run: str, text: str) -> bool:
+    """Whether `run` is a short form of words in `text`: its characters in order, a few apart at most
+    ("男足主教练" in "男子足球队主教练", "国男足" in "中国国家男子足球队").
+
+    >>> _abbreviates("男足主教练", "中国国家男子足球队主教练"), _abbreviates("甲乙时代", "甲方与乙方的时代")
+    (True, False)
+    """
+    for m in re.finditer(re.escape(run[0]), text):
+        end = m.end()
+        for ch in run[1:]:
+            nxt = text.find(ch, end, end + 3)  # the next character at most two apart
+            if nxt < 0:
+                break
+            end = nxt + 1
+        else:
+            if end - m.start() < 2 * len(run):  # a short form drops at most about one character per word
+                return True
+    return False

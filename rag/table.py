@@ -130,3 +130,35 @@ def row_sentence(chunk: Chunk) -> str:
     '2025年技术合同成交额18.7亿元；2026年目标技术合同成交额21亿元'
     """
     return "；".join(f"{column}{synth}" for synth, _, _, column in table_cells(chunk))
+
+
+# Measure words that end one metric's name as well as another ("专利授权量", "专利授权数"): no other thing.
+_MEASURES = "量数额值率总计"
+
+
+def other_sort(asked: str, indicator: str) -> bool:
+    """Whether an indicator names another sort of the thing a question's word asks for: they share the
+    word's end (the head of a Chinese compound) but differ right before it ("铁路货运量" asked, "公路货运量"
+    stated). An indicator that is the head alone, or the word whole, is no other sort.
+
+    >>> other_sort("铁路货运量", "公路货运量"), other_sort("货运量", "公路货运量"), other_sort("铁路货运量", "货运量")
+    (True, False, False)
+    >>> other_sort("医疗卫生机构诊疗人次", "医疗卫生机构诊疗人次"), other_sort("户籍人口", "常住人口")
+    (False, True)
+    >>> other_sort("公共充电桩", "建成公共充电站"), other_sort("专利授权量", "专利授权数")
+    (True, False)
+    >>> other_sort("充电桩", "充电站")  # a stem of two characters is too short to tell
+    False
+    """
+    stem, last = asked[:-1], asked[-1]
+    at = indicator.find(stem) if len(stem) >= 3 else -1
+    after = indicator[at + len(stem)] if 0 <= at < len(indicator) - len(stem) else ""
+    if re.match(r"[\u4e00-\u9fff]", after) and after != last and not {after, last} & set(_MEASURES):
+        return True  # "公共充电桩" asked, "公共充电站" stated: the same words before another head noun
+    for n in range(len(asked) - 1, 1, -1):  # the longest end of the asked word the indicator holds
+        at = indicator.find(asked[-n:])
+        if at < 0:
+            continue
+        before = indicator[at - 1] if at > 0 else ""
+        return bool(re.match(r"[\u4e00-\u9fff]", before)) and before != asked[-n - 1] and asked[:-n] not in indicator
+    return False

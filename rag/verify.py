@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from itertools import islice
 
+from rag.answers import states_asked_kind, states_asked_metric, states_asked_part, states_other_sort, states_unit_for
 from rag.cite import (
     bigrams,
     clean_markers,
@@ -50,17 +51,7 @@ from rag.cite import (
 from rag.complete import with_change
 from rag.conflict import overrule
 from rag.entity import subject
-from rag.frame import (
-    Frame,
-    as_frame,
-    asked_questions,
-    split_frame,
-    states_asked_kind,
-    states_asked_metric,
-    states_asked_part,
-    states_unit_for,
-    sub_questions,
-)
+from rag.frame import Frame, as_frame, asked_questions, split_frame, sub_questions
 from rag.grammar import is_yes_no
 from rag.numbers import extract_figures, same_figure
 from rag.prompt import REFUSAL
@@ -149,6 +140,8 @@ def verify(answer_text: str, passages: Sequence[Hit], question: str | Frame) -> 
         said_refusal, kept = True, []
     if kept and not yes_no and not states_asked_metric(fr, "".join(kept)):
         said_refusal, kept = True, []  # true figures of another metric answer another question
+    if kept and not yes_no and states_other_sort(fr, "".join(kept)):
+        said_refusal, kept = True, []  # 公路货运量 stated for 铁路货运量: another sort of the thing asked
     if kept and not yes_no and not states_asked_part(fr, "".join(kept)):
         said_refusal, kept = True, []  # the whole year's and last year's figures do not answer 前三季度
     if kept and not yes_no and fr.asks in ("time", "day") and not states_asked_kind(fr.asks, "".join(kept)):

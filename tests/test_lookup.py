@@ -80,7 +80,7 @@ def test_a_follow_up_naming_only_another_area_asks_the_same_for_it():
 
 
 def test_which_day_is_answered_only_by_a_sentence_with_a_day():
-    from rag.frame import states_asked_kind
+    from rag.answers import states_asked_kind
 
     assert frame("它是哪天上市的？").asks == "day"
     assert not states_asked_kind("day", "该企业成立于2012年，2019年迁入昆山高新区。")
@@ -197,3 +197,70 @@ def test_a_growth_rate_in_the_answer_does_not_stop_a_share_being_computed():
     said = "2026年前三季度，高新区实现地区生产总值938.4亿元，同比增长6.1%[1]。"
     got = share_answer(q, (), FactStore(facts), chunks, said)
     assert "938.4亿元 ÷ 4127.8亿元 = 22.7%" in got.text and "同比增长6.1%；" not in got.text
+
+
+def test_a_share_of_other_sides_in_the_answer_does_not_stop_the_asked_share():
+    """The answer quotes "高新技术产业产值占…比重达58.3%" (a share of other sides): the asked share of the zone's
+    GDP in the city's is still computed; a share the answer states already (22.7% ≈ 22.72%) is not repeated."""
+    from rag.combine import share_answer
+    from rag.facts import FactStore
+
+    facts = _facts()
+    chunks = {f.chunk_id: _chunk(REPORT, report="2026前三季度") for f in facts}
+    q = frame("2026年前三季度高新区地区生产总值占全市的比重是多少？")
+    other = "高新区实现地区生产总值938.4亿元；高新技术产业产值占规模以上工业总产值比重达58.3%[1]。"
+    assert "= 22.7%" in share_answer(q, (), FactStore(facts), chunks, other).text
+    same = "高新区地区生产总值938.4亿元，占全市的22.73%[1]。"
+    assert share_answer(q, (), FactStore(facts), chunks, same).text == ""
+
+
+def test_a_total_asked_with_one_subject_is_a_lookup_not_a_sum():
+    """ "一共有多少家" with one subject and one period asks the stated total; with the things it adds named
+    ("和", "两次", two years) it asks for a sum."""
+    assert frame("2026年前三季度高新区地区生产总值一共多少？").operation == ""
+    assert _raw("2026年前三季度高新区地区生产总值一共多少？") == ["938.4亿元"]
+    assert frame("高新区和全市的地区生产总值一共多少？").operation == "sum"
+    assert frame("两次增资一共多少？").operation == "sum"
+    assert frame("2025年和2026年地区生产总值总共多少？").operation == "sum"
+    assert frame("地区生产总值加起来多少？").operation == "sum"
+
+
+def test_a_document_of_no_known_area_answers_a_question_that_names_none_about_its_subject():
+    """News about a company (no area of the profile): "甲公司2022年全年营收多少？" finds the year's figure, not
+    the fourth quarter's ("2022年Q4营收"), and another company's question finds nothing."""
+    text = "甲公司发布财报，2022年Q4营收为254亿元，同比增长4%；2022年总营收为965亿元，同比增长10%。"
+    facts = bind_chunk(_chunk(text, scope="unknown"))
+    assert [f.raw for f in lookup(frame("甲公司2022年全年营收多少？"), facts)] == ["965亿元"]
+    assert [f.raw for f in lookup(frame("甲公司2022年四季度营收多少？"), facts)] == ["254亿元"]
+    assert lookup(frame("乙公司2022年全年营收多少？"), facts) == []
+
+
+def test_one_metric_in_two_periods_of_different_years_is_summed_from_each_periods_fact():
+    """ "2025年全年加上2026年1—10月…一共多少": each period's figure is looked up and quoted, then added; a
+    year and a part of the same year overlap and are not added."""
+    from rag.combine import sum_answer
+    from rag.facts import FactStore
+
+    text = "2025年，东湖开发区公交客运量2186万人次。2026年1—10月，东湖开发区公交客运量1942万人次，同比增长8.3%。"
+    chunk = _chunk(text, report="20261-10月")
+    facts = bind_chunk(chunk)
+    store, chunks = FactStore(facts), {chunk.id: chunk}
+    got = sum_answer(frame("2025年全年加上2026年1—10月，公交客运量一共多少？"), (), store, chunks)
+    assert "2186万人次 + 1942万人次 = 4128万人次" in got.text, got.text
+    same_year = sum_answer(frame("2026年全年加上2026年1—10月，公交客运量一共多少？"), (), store, chunks)
+    assert same_year.text == ""
+
+
+def test_another_sort_of_the_asked_thing_answers_neither_from_a_table_nor_from_a_sentence():
+    """ "铁路货运量" asked; the documents state only "公路货运量" (the same head, another sort): no table cell and
+    no fact answers it, while "公路货运量" itself is found both ways."""
+    from conftest import text_hit
+
+    from rag.locate import table_cell
+
+    row = text_hit("表1 主要指标｜指标：公路货运量（万吨）｜2025年：2846｜2026年1—10月：2468", kind="table_row")
+    assert table_cell("2026年1—10月铁路货运量是多少吨？", [row]) == ""
+    assert "2468万吨" in table_cell("2026年1—10月公路货运量是多少吨？", [row])
+    facts = bind_chunk(_chunk("2026年1—10月，全区完成公路货运量2468万吨，同比增长4.2%。"))
+    assert lookup(frame("2026年1—10月铁路货运量是多少？"), facts) == []
+    assert [f.raw for f in lookup(frame("2026年1—10月公路货运量是多少？"), facts)] == ["2468万吨"]

@@ -101,6 +101,7 @@ MODULES = [
     "rag.verify",
     "rag.grammar",
     "rag.frame",
+    "rag.answers",
     "rag.quote",
     "rag.profile",
     "rag.dating",
@@ -127,6 +128,7 @@ MODULES = [
     "rag.evaluate",
     "rag.complete",
     "rag.respective",
+    "rag.sufficiency",
 ]
 
 
@@ -137,3 +139,15 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_counters_and_concentrations_are_units():
+    """A count of beds or containers, a freight turnover, a concentration: each keeps its own unit, so a 吨 figure
+    is never taken for a 吨公里 one, nor 500张 for a bare 500."""
+    got = {
+        f.raw: f.unit
+        for t in ("开放床位500张", "发运2360标箱", "周转量36.14亿吨公里", "浓度28.6微克/立方米")
+        for f in extract_figures(t)
+    }
+    assert got == {"500张": "张", "2360标箱": "标箱", "36.14亿吨公里": "吨公里", "28.6微克/立方米": "微克/立方米"}
+    assert not same_figure(extract_figures("36.14亿吨公里")[0], extract_figures("36.14亿吨")[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import seed_hit, text_hit
 
+from rag.frame import frame
 from rag.premise import check_premise
 from rag.prompt import REFUSAL
 from rag.quote import extractive_answer
@@ -475,7 +476,8 @@ def test_a_table_cell_answers_its_own_part_of_the_year_with_its_change_and_unit(
 
 def test_the_totals_figure_does_not_answer_for_a_part_of_it():
     """A follow-up "其中出口多少？" is rewritten "…进出口总额中出口多少？": the total and its growth are no answer."""
-    from rag.frame import frame, states_asked_metric
+    from rag.answers import states_asked_metric
+    from rag.frame import frame
 
     fr = frame("2026年前三季度外贸进出口总额中出口多少？")
     assert not states_asked_metric(fr, "前三季度，全区完成外贸进出口总额83.9亿美元，同比增长11.6%[1]。")
@@ -581,3 +583,45 @@ def test_a_year_the_question_names_stands_where_the_passage_names_no_year():
     assert "杉屿" in verify("2025年建成投用的繁育中心位于杉屿[1]。", [undated], q).text
     dated = text_hit("2024年，国家级海带良种繁育中心在杉屿开工建设。", scope="unknown")
     assert verify("2025年建成投用的繁育中心位于杉屿[1]。", [dated], q).refused
+
+
+def test_a_count_asserted_with_its_noun_after_it_is_held_against_the_passage():
+    """ "是不是开放了500张床位？": 是不是 stands before the claim, the counter 张 is a unit, and the subject named
+    earlier in the passage's sentence (甲医院一期正式开诊，开放床位300张) is the one asserted about."""
+    hit = text_hit("6月28日，甲医院一期正式开诊，开放床位300张，区域医疗服务短板进一步补齐。")
+    wrong = check_premise("甲医院一期是不是开放了500张床位？", [hit])
+    assert wrong is not None and not wrong.agrees and wrong.source == "300张"
+    heard = check_premise("听说甲医院一期开放了300张床位？", [hit])
+    assert heard is not None and heard.agrees
+    assert check_premise("甲医院一期是不是开放了500个门诊诊室？", [hit]) is None  # another thing counted
+
+
+def test_another_sort_of_the_asked_thing_is_no_answer_and_no_fallback():
+    """ "铁路货运量是多少吨？" over a passage stating only 公路货运量 (and 吨公里, which is no 吨): the model's
+    sentence is dropped and no quote replaces the refusal; the same passage answers "公路货运量"."""
+    hit = text_hit("2026年1—10月，全区完成公路货运量2468万吨，同比增长4.2%；货物周转量36.14亿吨公里，同比增长5.1%。")
+    rail = frame("2026年1—10月铁路货运量是多少吨？")
+    assert verify("2026年1—10月，全区完成公路货运量2468万吨[1]。", [hit], rail).refused
+    assert verify(REFUSAL, [hit], rail).refused
+    road = verify(REFUSAL, [hit], frame("2026年1—10月公路货运量是多少吨？"))
+    assert not road.refused and "2468万吨" in road.text
+
+
+def test_common_words_in_subject_position_are_no_name_the_passages_must_contain():
+    """ "…企业通过中欧班列一共发了多少标箱？" over a table row that never says 企业: the answer from the row stands;
+    an unknown name in the same place ("甲乙时代…") still makes the answer ungrounded."""
+    row = text_hit("表1 主要指标｜指标：中欧班列发运量（标箱）｜2025年：2360｜2026年1—10月：2218", kind="table_row")
+    q = "2025年东湖开发区企业通过中欧班列一共发了多少标箱？"
+    assert not verify("2025年企业通过中欧班列一共发运2360标箱[1]。", [row], frame(q)).refused
+    named = "2025年甲乙时代通过中欧班列一共发了多少标箱？"
+    assert verify("2025年甲乙时代通过中欧班列一共发运2360标箱[1]。", [row], frame(named)).refused
+
+
+def test_a_figure_the_model_gives_to_another_thing_than_the_passage_is_dropped():
+    """The passage counts 公共充电站 (228座); the model says 228个公共充电桩: the figure is true of another thing.
+    Said of the passage's own thing, or of a sort the passage also names (超级充电站21座), it stands."""
+    hit = text_hit("10月末，全区建成公共充电站228座，比上年末增加42座，其中超级充电站21座。")
+    piles = frame("高新区目前一共有多少个公共充电桩？")
+    assert verify("高新区目前一共有228个公共充电桩[1]。", [hit], piles).refused
+    assert not verify("高新区建成公共充电站228座[1]。", [hit], frame("高新区有多少座公共充电站？")).refused
+    assert not verify("高新区超级充电站21座[1]。", [hit], frame("高新区有多少座超级充电站？")).refused
