@@ -16,7 +16,6 @@ from rag.frame import Frame, asked_unit, frame, question_key  # noqa: F401 (fram
 from rag.grammar import claim_metric, metric_words, passage_context, rate_kind
 from rag.numbers import extract_figures
 from rag.table import other_sort
-from rag.types import Figure
 
 
 def states_asked_part(fr: Frame, answer: str) -> bool:
@@ -160,15 +159,3 @@ def _states_unit(unit: str, text: str) -> bool:
     form = _UNIT_FORMS.get(unit) or re.escape(unit.lstrip("万亿"))
     # "36.14亿吨公里" is no figure in 吨: a unit read on is another unit (人次 still answers "多少人").
     return bool(re.search(r"\d[\d.,]*\s*[万亿]?(?:" + form + ")(?!公里)", strip_markers(text)))
-
-
-def renames(claim: str, fig: Figure, text: str, g: Figure) -> bool:
-    """Whether `claim` names what passage figure `g` measures as another sort or another head noun
-    (`other_sort`): the model's "228个公共充电桩" for the passage's "公共充电站228座".
-
-    >>> t, c = "全区建成公共充电站228座。", "全区有228个公共充电桩。"
-    >>> renames(c, extract_figures(c)[0], t, extract_figures(t)[0])
-    True
-    """
-    stated = metric_words(text, g)
-    return any(other_sort(w, stated) for w in metric_words(claim, fig).split() if len(w) > 2)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answers import renames
 from rag.cite import bigrams, overlap, sentence_spans, strip_markers, unquoted, word_overlap
 from rag.dating import (
     chunk_periods,
@@ -105,8 +104,6 @@ def _check_in_passage(
             continue
         if metric and word_overlap(metric, passage_context(chunk.text, g)) < METRIC_MIN_OVERLAP:
             continue
-        if renames(claim_text, fig, chunk.text, g):
-            continue  # "228个公共充电桩" for the passage's "公共充电站228座": the figure of another thing
         if not names_own_item(
             bigrams(claim_text[slice(*clause_bounds(claim_text, fig.start, fig.end))]), chunk.text, g
         ):
